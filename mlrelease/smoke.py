@@ -1,0 +1,131 @@
+"""Smoke-test a built image: run it, wait for /health, check /ready, predict the model's example.
+
+The container uses host networking on a free 127.0.0.1 port, which works on engines started with
+`--bridge=none` and never exposes the service beyond this machine.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mlrelease.errors import EngineError, SmokeTestError
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.containers import Container
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    """What the smoke test saw: where the service answered and how quickly."""
+
+    image: str
+    port: int
+    startup_seconds: float
+    model_sha256: str
+    prediction: Any
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "image": self.image,
+            "port": self.port,
+            "startup_seconds": round(self.startup_seconds, 3),
+            "model_sha256": self.model_sha256,
+            "prediction": self.prediction,
+        }
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _request(url: str, body: dict[str, Any] | None = None, timeout: float = 5.0) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def _last_log_line(container: Container) -> str:
+    lines = container.logs(tail=20).decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else "(no log output)"
+
+
+def _wait_for_health(container: Container, base: str, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        container.reload()
+        if container.status in {"exited", "dead"}:
+            code = container.attrs["State"]["ExitCode"]
+            last = _last_log_line(container)
+            raise SmokeTestError(f"the container exited with code {code} before answering: {last}")
+        try:
+            if _request(f"{base}/health", timeout=1).get("status") == "ok":
+                return time.monotonic() - started
+        except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
+            pass
+        time.sleep(0.2)
+    raise SmokeTestError(
+        f"/health did not answer within {timeout:.0f} s: {_last_log_line(container)}"
+    )
+
+
+def smoke_test(
+    image: str,
+    *,
+    timeout: float = 60.0,
+    client: docker.DockerClient | None = None,
+) -> SmokeResult:
+    """Run `image`, wait for /health, check /ready and predict the example the model ships with."""
+    from docker.errors import DockerException
+
+    from mlrelease.image import docker_client
+
+    client = client or docker_client()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        container = client.containers.run(
+            image,
+            detach=True,
+            network_mode="host",
+            environment={"PORT": str(port), "HOST": "127.0.0.1"},
+            labels={"org.mlrelease.smoke": "1"},
+        )
+    except DockerException as err:
+        raise EngineError(f"could not start {image}: {err}") from err
+    try:
+        startup = _wait_for_health(container, base, timeout)
+        try:
+            ready = _request(f"{base}/ready")
+            metadata = _request(f"{base}/metadata")
+            example = metadata["model"]["example"]
+            answer = _request(f"{base}/predict", {"instance": example["instance"]})
+        except (urllib.error.URLError, KeyError, TypeError, json.JSONDecodeError) as err:
+            raise SmokeTestError(f"the service answered wrongly: {err}") from err
+        if ready.get("status") != "ready":
+            raise SmokeTestError(f"/ready says {ready!r}")
+        predicted = answer["predictions"][0]
+        if predicted != example["prediction"]:
+            raise SmokeTestError(
+                f"/predict gave {predicted!r} for the model's example; expected "
+                f"{example['prediction']!r}"
+            )
+        return SmokeResult(
+            image=image,
+            port=port,
+            startup_seconds=startup,
+            model_sha256=answer["model_sha256"],
+            prediction=predicted,
+        )
+    finally:
+        container.remove(force=True)

@@ -1,0 +1,125 @@
+"""The service image, built from the repository's own Dockerfile through docker-py."""
+
+from __future__ import annotations
+
+import shutil
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from mlrelease.errors import BuildError
+from mlrelease.image import BuildResult, build_image
+from mlrelease.smoke import smoke_test
+
+pytestmark = pytest.mark.integration
+
+
+def _build(context: Path, base_image: str, tag: str, client) -> tuple[BuildResult, list[str]]:
+    log: list[str] = []
+    result = build_image(
+        context=context,
+        tags=[tag],
+        buildargs={"PYTHON_IMAGE": base_image},
+        network_mode="host",  # pip reaches PyPI through the host's network here
+        on_log=log.append,
+        client=client,
+    )
+    return result, log
+
+
+def _step_of(log: list[str], instruction: str) -> int:
+    for line in log:
+        if line.startswith("Step ") and instruction in line:
+            return int(line.split()[1].split("/")[0])
+    raise AssertionError(f"no step {instruction!r} in the build log:\n" + "\n".join(log))
+
+
+@pytest.fixture(scope="module")
+def built(docker_client, base_image, service_context) -> tuple[BuildResult, list[str]]:
+    return _build(service_context, base_image, "mlrelease-test/service:first", docker_client)
+
+
+def _run(docker_client, image: str, command: str) -> tuple[int, str]:
+    container = docker_client.containers.run(image, ["sh", "-c", command], detach=True)
+    try:
+        code = container.wait(timeout=60)["StatusCode"]
+        return code, container.logs().decode().strip()
+    finally:
+        container.remove(force=True)
+
+
+def test_image_serves_health_and_correct_predictions(docker_client, built):
+    result, _ = built
+    smoke = smoke_test(result.tags[0], client=docker_client)
+    assert smoke.prediction is not None
+    assert len(smoke.model_sha256) == 64
+
+
+def test_image_runs_as_non_root_without_a_compiler(docker_client, built):
+    result, _ = built
+    code, uid = _run(docker_client, result.image_id, "id -u")
+    assert code == 0, uid
+    assert uid != "0"
+    code, found = _run(
+        docker_client,
+        result.image_id,
+        "command -v gcc cc c++ g++ clang || ls /usr/bin/*-gcc* 2>/dev/null",
+    )
+    assert code != 0 and found == "", f"a compiler is in the runtime image: {found}"
+
+
+def test_image_has_healthcheck_and_keeps_tests_out(docker_client, built):
+    result, _ = built
+    config = docker_client.images.get(result.image_id).attrs["Config"]
+    assert "/health" in " ".join(config["Healthcheck"]["Test"])
+    code, listing = _run(docker_client, result.image_id, "ls -A /app /app/service")
+    assert code == 0, listing
+    assert "model" in listing
+    for unwanted in ("tests", ".git", "Dockerfile", "requirements.txt", "mlrelease"):
+        assert unwanted not in listing.split(), listing
+
+
+def test_code_change_rebuild_reuses_dependency_layers(
+    docker_client, base_image, built, service_context, tmp_path
+):
+    first, _ = built
+    context = tmp_path / "context"
+    shutil.copytree(service_context, context)
+    app = context / "service" / "app.py"
+    app.write_text(app.read_text() + "\n# a code-only change\n")
+    second, log = _build(context, base_image, "mlrelease-test/service:second", docker_client)
+
+    install = _step_of(log, "RUN python -m pip install")
+    copy_code = _step_of(log, "COPY service/*.py")
+    assert install in second.cached_steps, "\n".join(log)
+    assert copy_code not in second.cached_steps, "\n".join(log)
+    # Only the code layer differs: every filesystem layer below it is the very same one.
+    first_fs = docker_client.images.get(first.image_id).attrs["RootFS"]["Layers"]
+    second_fs = docker_client.images.get(second.image_id).attrs["RootFS"]["Layers"]
+    assert first_fs[:-1] == second_fs[:-1]
+    assert first_fs[-1] != second_fs[-1]
+
+
+def test_failing_step_is_a_build_error_naming_the_step(docker_client, base_image, tmp_path):
+    (tmp_path / "Dockerfile").write_text(
+        "ARG PYTHON_IMAGE\nFROM ${PYTHON_IMAGE}\nRUN echo about to fail && exit 3\n"
+    )
+    with pytest.raises(BuildError, match=r"step 3/3.*returned a non-zero code: 3"):
+        _build(tmp_path, base_image, "mlrelease-test/broken:1", docker_client)
+
+
+def test_image_pushes_to_the_local_registry(docker_client, built, registry):
+    result, _ = built
+    reference = f"{registry.host}/ml-service"
+    docker_client.images.get(result.image_id).tag(reference, "smoke")
+    items = list(docker_client.api.push(reference, tag="smoke", stream=True, decode=True))
+    assert not [item for item in items if "error" in item or "errorDetail" in item], items
+    request = urllib.request.Request(
+        f"{registry.url}/v2/ml-service/manifests/smoke",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        digest = response.headers["Docker-Content-Digest"]
+    pushed = [item["aux"]["Digest"] for item in items if "aux" in item]
+    assert pushed == [digest]
