@@ -1,0 +1,277 @@
+"""CLI start-up: mlrelease against bare `python -c pass` and against commitizen's `cz bump`.
+
+Times each command as a child process (wall clock, median of --runs after one warm-up run) on
+a throwaway git repository with a few tags. commitizen is installed with pip into a throwaway
+virtualenv in the same temporary directory; if that fails the table says so and goes on.
+Run from the repository root with the project's virtualenv:
+
+    .venv/bin/python benchmarks/startup.py [--runs 15] [--no-cz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pty
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+PYTHON = Path(sys.executable)
+MLRELEASE = PYTHON.with_name("mlrelease")
+RUN_TIMEOUT_S = 30
+INSTALL_TIMEOUT_S = 300
+CZ_CONFIG = '[tool.commitizen]\nversion_provider = "scm"\ntag_format = "v$version"\n'
+
+
+@dataclass
+class Row:
+    label: str
+    median_ms: float | None
+    min_ms: float | None
+    note: str = ""
+
+
+def isolated_env(home: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MLRELEASE_", "GIT_", "GAR_", "GCP_", "GOOGLE_"))
+    }
+    env.update(HOME=str(home), GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", NO_COLOR="1")
+    return env
+
+
+def git(repo: Path, env: dict[str, str], *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+
+def make_repo(root: Path, env: dict[str, str]) -> Path:
+    """A repository with conventional commits and tags v1.0.0 .. v1.2.3 plus non-version tags."""
+    repo = root / "repo"
+    repo.mkdir()
+    git(repo, env, "init", "--quiet", "--initial-branch", "main")
+    git(repo, env, "config", "user.name", "Bench")
+    git(repo, env, "config", "user.email", "bench@example.com")
+    (repo / ".cz.toml").write_text(CZ_CONFIG)
+    tags = ["v1.0.0", "v1.1.0", "v1.2.0", "latest", "v1.2.3"]
+    for number, tag in enumerate(tags):
+        (repo / "app.py").write_text(f"VALUE = {number}\n")
+        git(repo, env, "add", "-A")
+        git(repo, env, "commit", "--quiet", "--message", f"fix: change {number}")
+        git(repo, env, "tag", "--annotate", "--message", tag, tag)
+    (repo / "app.py").write_text("VALUE = 99\n")
+    git(repo, env, "commit", "--quiet", "--all", "--message", "fix: the change to release")
+    return repo
+
+
+def install_commitizen(root: Path, env: dict[str, str]) -> tuple[Path | None, str]:
+    """(path to `cz`, version) or (None, why it could not be installed)."""
+    venv = root / "cz-venv"
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "venv", str(venv)],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=INSTALL_TIMEOUT_S,
+        )
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "commitizen"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_TIMEOUT_S,
+        )
+        version = subprocess.run(
+            [str(venv / "bin" / "cz"), "version"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_S,
+        ).stdout.strip()
+    except subprocess.CalledProcessError as err:
+        detail = (getattr(err, "stderr", "") or "").strip().splitlines()
+        return None, detail[-1] if detail else str(err)
+    except (subprocess.TimeoutExpired, OSError) as err:
+        return None, str(err)
+    return venv / "bin" / "cz", version
+
+
+def run_once(
+    command: Sequence[str], cwd: Path, env: dict[str, str], tty: bool
+) -> tuple[float, int, str]:
+    """(seconds, exit status, combined output) of one run; `tty` puts it on a pseudo-terminal."""
+    if not tty:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
+        )
+        elapsed = time.perf_counter() - start
+        return elapsed, proc.returncode, proc.stdout + proc.stderr
+    master, slave = pty.openpty()
+    start = time.perf_counter()
+    child = subprocess.Popen(command, cwd=cwd, env=env, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    returncode = child.wait(timeout=RUN_TIMEOUT_S)
+    elapsed = time.perf_counter() - start
+    os.close(master)
+    return elapsed, returncode, b"".join(chunks).decode(errors="replace")
+
+
+def measure(
+    label: str,
+    command: Sequence[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    runs: int,
+    tty: bool = False,
+    expect: str | None = None,
+) -> Row:
+    """Median and minimum wall time of `runs` runs after a checked warm-up run."""
+    try:
+        _, code, output = run_once(command, cwd, env, tty)
+    except (subprocess.TimeoutExpired, OSError) as err:
+        return Row(label, None, None, f"did not run: {err}")
+    if code != 0:
+        return Row(label, None, None, f"exit {code}: {output.strip().splitlines()[-1:]}")
+    if expect is not None and expect not in output:
+        return Row(label, None, None, f"unexpected output: {output.strip()!r}")
+    times = [run_once(command, cwd, env, tty)[0] * 1000 for _ in range(runs)]
+    return Row(label, statistics.median(times), min(times))
+
+
+def import_breakdown(cwd: Path, env: dict[str, str], args: Sequence[str]) -> list[str]:
+    """The slowest imports of one in-process run (`python -X importtime`), two levels deep,
+    as lines `cumulative-ms  module`; typer's pydantic layer is shown wherever it loads."""
+    code = f"from mlrelease.cli import main; main({list(args)!r})"
+    proc = subprocess.run(
+        [str(PYTHON), "-X", "importtime", "-c", code],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
+    lines = []
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _, cumulative, column = line[len("import time:") :].split("|")
+        name = column.strip()
+        level = (len(column) - len(column.lstrip()) - 1) // 2
+        ms = int(cumulative) / 1000
+        if ms >= 2 and (level <= 1 or name in ("typer._adapters", "importlib.metadata")):
+            lines.append(f"  {ms:7.1f}  {'  ' * min(level, 2)}{name}")
+    return lines[::-1]  # importtime lists a module after its imports: put parents first
+
+
+def print_table(rows: list[Row], baseline: Row) -> None:
+    width = max(len(row.label) for row in rows)
+    print(f"{'command':<{width}}  {'median ms':>9}  {'min ms':>7}  {'x python -c pass':>16}")
+    for row in rows:
+        if row.median_ms is None or row.min_ms is None:
+            print(f"{row.label:<{width}}  {'-':>9}  {'-':>7}  {'-':>16}  {row.note}")
+            continue
+        ratio = row.median_ms / baseline.median_ms if baseline.median_ms else float("nan")
+        print(
+            f"{row.label:<{width}}  {row.median_ms:>9.1f}  {row.min_ms:>7.1f}  {ratio:>15.2f}x"
+            + (f"  {row.note}" if row.note else "")
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="timed runs per command")
+    parser.add_argument("--no-cz", action="store_true", help="skip installing commitizen")
+    args = parser.parse_args()
+    if not MLRELEASE.exists():
+        print(f"{MLRELEASE} not found: run `pip install -e .` in this virtualenv first")
+        return 1
+
+    with tempfile.TemporaryDirectory(prefix="mlrelease-startup-") as tmp:
+        root = Path(tmp)
+        (root / "home").mkdir()
+        env = isolated_env(root / "home")
+        repo = make_repo(root, env)
+        cz, cz_note = (None, "skipped (--no-cz)") if args.no_cz else install_commitizen(root, env)
+
+        common = {"cwd": repo, "env": env, "runs": args.runs}
+        baseline = measure("python -c pass", [str(PYTHON), "-c", "pass"], **common)
+        rows = [
+            baseline,
+            measure("mlrelease --help", [str(MLRELEASE), "--help"], **common, expect="Exit codes"),
+            measure(
+                "mlrelease --help (on a terminal: Rich help)",
+                [str(MLRELEASE), "--help"],
+                **common,
+                tty=True,
+                expect="Exit codes",
+            ),
+            measure("mlrelease version", [str(MLRELEASE), "version"], **common, expect="1.2.3"),
+        ]
+        bump_row = measure(
+            "mlrelease bump --dry-run patch",
+            [str(MLRELEASE), "bump", "--dry-run", "patch"],
+            **common,
+            expect="1.2.4",
+        )
+        if cz is None:
+            cz_row = Row("cz bump --dry-run --increment PATCH", None, None, cz_note)
+        else:
+            cz_row = measure(
+                f"cz bump --dry-run --increment PATCH (commitizen {cz_note})",
+                [str(cz), "bump", "--dry-run", "--yes", "--increment", "PATCH"],
+                **common,
+                expect="1.2.4",
+            )
+        rows += [bump_row, cz_row]
+
+        print(
+            f"start-up, wall clock, median of {args.runs} runs after a warm-up "
+            f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs)"
+        )
+        print("repository: 6 commits, tags v1.0.0 v1.1.0 v1.2.0 latest v1.2.3; both tools -> 1.2.4")
+        print()
+        print_table(rows, baseline)
+        print()
+        if cz is None:
+            print(
+                f"commitizen: {cz_note}"
+                if args.no_cz
+                else f"commitizen could not be installed: {cz_note}"
+            )
+        elif bump_row.median_ms and cz_row.median_ms:
+            print(
+                f"mlrelease bump --dry-run / cz bump --dry-run: "
+                f"{bump_row.median_ms / cz_row.median_ms:.2f} "
+                f"(cz takes {cz_row.median_ms / bump_row.median_ms:.1f}x as long)"
+            )
+        else:
+            print(f"no ratio against commitizen: {cz_row.note}")
+        print()
+        print("where `mlrelease bump --dry-run patch` spends its import time (cumulative ms):")
+        for line in import_breakdown(repo, env, ["bump", "--dry-run", "patch"]):
+            print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

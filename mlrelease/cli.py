@@ -1,0 +1,271 @@
+"""The command line: thin adapters from options to core functions, and from errors to exits.
+
+A command parses its options, calls one core function and returns what
+`render.Output.emit` makes of the result: the exit code, 0 unless the result carries its own
+(a report with failing rows). Every error becomes an exit in `_Group.main`, the only place
+that does so:
+
+- `MlreleaseError`: its message, hint and exit code;
+- a click usage error (unknown option, bad argument): exit 2 in the same format;
+- Ctrl-C: exit 130;
+- anything else is a bug: exit 70, `error: internal error: ...`.
+
+With `--json` the failure is the JSON envelope on stdout instead; with `MLRELEASE_DEBUG=1` the
+traceback precedes it on stderr. Heavy modules (docker, google, sklearn) are never imported
+here; command bodies import what they need.
+
+Adding a command: a frozen result with `to_data()` in results.py, a `present` function for it
+in render.py, a core function returning it, and here a `@app.command()` whose body is
+`return _output(ctx).emit(core_function(...))`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+from mlrelease import release
+from mlrelease.errors import EXIT_CODE_MEANINGS, Interrupted, MlreleaseError, UsageError
+from mlrelease.render import Output
+from mlrelease.versioning import DEFAULT_PRE_TOKEN, Part
+
+try:  # typer >= 0.26 vendors click and does not re-export its exception base publicly
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - typer with click as a dependency
+    from click.exceptions import ClickException  # type: ignore[assignment,no-redef,unused-ignore]
+
+DEBUG_ENV = "MLRELEASE_DEBUG"
+
+_EPILOG = (
+    "\b\nExit codes:\n"
+    + "\n".join(f"  {int(code):<4} {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items())
+    + f"\n\n\bSet {DEBUG_ENV}=1 to see the traceback of an error."
+)
+
+
+class _Group(TyperGroup):
+    """The root group: runs a command and turns whatever it raises into an exit code."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        out = Output()
+        code = self._run(out, argv, prog_name or "mlrelease", complete_var, extra)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def _run(
+        self,
+        out: Output,
+        argv: list[str],
+        prog_name: str,
+        complete_var: str | None,
+        extra: dict[str, Any],
+    ) -> int:
+        try:
+            returned = super().main(
+                args=argv,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                obj=out,
+                **extra,
+            )
+        except MlreleaseError as err:
+            return _report(out, err, err)
+        except ClickException as err:
+            # Parsing failed, perhaps before --json was read: look for it in the raw arguments.
+            out.json_mode = out.json_mode or _wants_json(argv)
+            ctx = getattr(err, "ctx", None)
+            if ctx is not None and ctx.parent is not None:
+                out.command = ctx.info_name
+            path = ctx.command_path if ctx is not None else prog_name
+            # One line (click wraps lists of choices), without the "Value error, " that typer's
+            # pydantic-based coercion puts before its reason.
+            message = " ".join(err.format_message().split()).replace(": Value error, ", ": ")
+            return _report(out, UsageError(message, hint=f"see `{path} --help`"), err)
+        except (KeyboardInterrupt, typer.Abort) as err:
+            return _report(out, Interrupted("interrupted"), err)
+        except Exception as err:
+            debug = _debug()
+            hint = "this is a bug in mlrelease; " + (
+                "report the traceback above"
+                if debug
+                else f"rerun with {DEBUG_ENV}=1 and report the traceback"
+            )
+            bug = MlreleaseError(f"internal error: {type(err).__name__}: {err}", hint=hint)
+            return _report(out, bug, err)
+        # typer returns Exit codes (--help, --version) and the command's own return value.
+        return returned if type(returned) is int else 0
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        # typer turns Ctrl-C into a silent exit 130; make it an error that is reported.
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as err:
+            raise Interrupted("interrupted") from err
+
+
+def _report(out: Output, error: MlreleaseError, cause: BaseException) -> int:
+    if _debug():
+        out.traceback(cause)
+    out.fail(error)
+    return int(error.exit_code)
+
+
+def _debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    for token in argv:
+        if token == "--":
+            return False
+        if token == "--json":
+            return True
+    return False
+
+
+def _output(ctx: typer.Context) -> Output:
+    out = ctx.find_root().obj
+    if not isinstance(out, Output):  # pragma: no cover - only if invoked around _Group.main
+        raise TypeError("the CLI must be run through mlrelease.cli.main")
+    return out
+
+
+def _show_version(ctx: typer.Context, value: bool) -> None:
+    if value:
+        from mlrelease import __version__  # importlib.metadata is slow; only when asked
+
+        _output(ctx).data(f"mlrelease {__version__}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=_Group,
+    epilog=_EPILOG,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    # Rich help costs ~70 ms of start-up: worth it on a terminal, not in scripts and CI.
+    rich_markup_mode="rich" if sys.stdout.isatty() else None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    json_output: Annotated[
+        bool,
+        typer.Option("--json", help="Print one JSON envelope on stdout instead of text."),
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show details on stderr.")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print mlrelease's own version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Build, version and push the ML service image to Google Artifact Registry."""
+    out = _output(ctx)
+    out.json_mode = json_output
+    out.verbose = verbose
+    out.command = ctx.invoked_subcommand
+
+
+@app.command()
+def version(ctx: typer.Context) -> int:
+    """Print the current version (highest vX.Y.Z tag, 0.0.0 if none); say if HEAD is at it."""
+    return _output(ctx).emit(release.describe(Path.cwd()))
+
+
+@app.command()
+def bump(
+    ctx: typer.Context,
+    part: Annotated[
+        Part, typer.Argument(metavar="PART", help="The part of the version to increment.")
+    ],
+    pre: Annotated[
+        str,
+        typer.Option(
+            "--pre", metavar="TOKEN", help="Prerelease token for `prerelease` (1.2.4-TOKEN.1)."
+        ),
+    ] = DEFAULT_PRE_TOKEN,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Run every check, print the next version, change nothing."),
+    ] = False,
+    push: Annotated[bool, typer.Option("--push", help="Push the new tag (only it).")] = False,
+    remote: Annotated[
+        str, typer.Option("--remote", metavar="NAME", help="The git remote for --push.")
+    ] = "origin",
+    message: Annotated[
+        str | None,
+        typer.Option(
+            "--message",
+            "-m",
+            metavar="TEXT",
+            help="The annotated tag's message (default: Release vX.Y.Z).",
+        ),
+    ] = None,
+) -> int:
+    """Tag HEAD with the next version and print that version (no "v") on stdout."""
+    result = release.bump(
+        Path.cwd(),
+        part,
+        pre_token=pre,
+        message=message,
+        dry_run=dry_run,
+        push=push,
+        remote=remote,
+    )
+    return _output(ctx).emit(result)
+
+
+@app.command("config")
+def config_command(
+    ctx: typer.Context,
+    image: Annotated[str | None, typer.Option("--image", help="Override `image`.")] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", help="Override `gcp_project`.")
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Override `region`.")] = None,
+    repository: Annotated[
+        str | None, typer.Option("--repository", help="Override `repository`.")
+    ] = None,
+) -> int:
+    """Print each effective setting and where it came from (secrets masked)."""
+    from mlrelease.config import Flag, explain
+
+    flags = {
+        "image": Flag("--image", image),
+        "gcp_project": Flag("--project", project),
+        "region": Flag("--region", region),
+        "repository": Flag("--repository", repository),
+    }
+    return _output(ctx).emit(explain(Path.cwd(), flags=flags))
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """The `mlrelease` console script."""
+    command = typer.main.get_command(app)
+    sys.exit(command.main(args=argv, prog_name="mlrelease", standalone_mode=False))

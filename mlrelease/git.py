@@ -1,0 +1,219 @@
+"""git through subprocess: tags, HEAD, dirty state, annotated tags and pushing one tag.
+
+Every call runs with `GIT_TERMINAL_PROMPT=0` (a missing credential fails instead of waiting
+for a password) and `LC_ALL=C`, and failures are translated here into `mlrelease.errors`
+classes with git's own message, URL credentials masked.
+
+Dirty state ignores untracked files by default: a tag names a commit, and files git does not
+track cannot change what that commit holds. Callers whose output depends on the working tree
+itself (a build context) pass `include_untracked=True`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from mlrelease.errors import (
+    GitError,
+    NotAGitRepository,
+    PushRejected,
+    RemoteNotFound,
+    TagExistsError,
+)
+
+LOCAL_TIMEOUT_S = 30
+NETWORK_TIMEOUT_S = 120
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def mask_credentials(text: str) -> str:
+    """Replace credentials embedded in URLs (`https://user:token@host`) with `***`."""
+    return _URL_CREDENTIALS.sub("***@", text)
+
+
+def _git_env() -> dict[str, str]:
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
+
+
+def _run(
+    args: list[str], cwd: Path, *, timeout: float = LOCAL_TIMEOUT_S
+) -> subprocess.CompletedProcess[str]:
+    command = ["git", *args]
+    try:
+        return subprocess.run(
+            command,
+            cwd=cwd,
+            env=_git_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except FileNotFoundError as err:
+        if shutil.which("git") is None:
+            raise GitError(
+                "git is not installed or not on PATH", hint="install git, then rerun"
+            ) from err
+        raise GitError(f"cannot run git in {cwd}: {err.strerror}") from err
+    except subprocess.TimeoutExpired as err:
+        raise GitError(f"`git {' '.join(args)}` did not finish within {timeout:g}s") from err
+
+
+def _reason(proc: subprocess.CompletedProcess[str]) -> str:
+    """git's own explanation: the last `fatal:`/`error:` line, else the last line of output."""
+    lines = [line.strip() for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
+    for line in reversed(lines):
+        for prefix in ("fatal: ", "error: "):
+            if line.startswith(prefix):
+                return mask_credentials(line[len(prefix) :])
+    return mask_credentials(lines[-1]) if lines else f"exit status {proc.returncode}"
+
+
+def _failed(args: list[str], proc: subprocess.CompletedProcess[str]) -> GitError:
+    return GitError(f"`git {' '.join(args)}` failed: {_reason(proc)}")
+
+
+class GitRepo:
+    """A git working tree, addressed by its top-level directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def discover(cls, cwd: Path) -> GitRepo:
+        """The working tree containing `cwd`; NotAGitRepository outside one."""
+        proc = _run(["rev-parse", "--show-toplevel"], cwd)
+        if proc.returncode != 0:
+            reason = _reason(proc)
+            if "not a git repository" in reason:
+                raise NotAGitRepository(f"{cwd} is not inside a git repository")
+            if "dubious ownership" in reason:
+                raise GitError(
+                    f"git refuses the repository at {cwd}: {reason}",
+                    hint="mark it safe: `git config --global --add safe.directory <path>`",
+                )
+            raise _failed(["rev-parse", "--show-toplevel"], proc)
+        return cls(Path(proc.stdout.strip()))
+
+    def _git(
+        self, *args: str, timeout: float = LOCAL_TIMEOUT_S
+    ) -> subprocess.CompletedProcess[str]:
+        return _run(list(args), self.root, timeout=timeout)
+
+    def _output(self, *args: str) -> str:
+        proc = self._git(*args)
+        if proc.returncode != 0:
+            raise _failed(list(args), proc)
+        return proc.stdout
+
+    def head_commit(self) -> str | None:
+        """The full sha of HEAD's commit; None in a repository without commits."""
+        proc = self._git("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    def tags(self) -> dict[str, str | None]:
+        """Every tag name with the commit it points at (annotated tags peeled), None if the
+        tag points at something other than a commit."""
+        fmt = "%(refname:lstrip=2) %(objecttype) %(objectname) %(*objecttype) %(*objectname)"
+        tags: dict[str, str | None] = {}
+        # Ref names cannot contain spaces (git check-ref-format), so splitting on them is safe.
+        for line in self._output("for-each-ref", f"--format={fmt}", "refs/tags").splitlines():
+            name, kind, obj, peeled_kind, peeled = [*line.split(" "), "", ""][:5]
+            if kind == "commit":
+                tags[name] = obj
+            elif kind == "tag" and peeled_kind == "commit":
+                tags[name] = peeled
+            else:
+                tags[name] = None
+        return tags
+
+    def changed_paths(self, *, include_untracked: bool = False) -> list[str]:
+        """Paths with uncommitted changes, staged or not; untracked ones only if asked."""
+        untracked = "--untracked-files=all" if include_untracked else "--untracked-files=no"
+        out = self._output("status", "--porcelain=v1", "-z", untracked)
+        paths: list[str] = []
+        entries = iter(out.split("\0"))
+        for entry in entries:
+            if not entry:
+                continue
+            paths.append(entry[3:])
+            if entry[0] in "RC":  # a rename or copy is followed by its source path
+                next(entries, None)
+        return paths
+
+    def tag_exists(self, name: str) -> bool:
+        """Whether a local tag `name` exists."""
+        return self._git("rev-parse", "--verify", "--quiet", f"refs/tags/{name}").returncode == 0
+
+    def create_tag(self, name: str, commit: str, message: str) -> None:
+        """Create the annotated tag `name` at `commit`; TagExistsError if it already exists."""
+        if self.tag_exists(name):
+            raise TagExistsError(f"the tag {name} already exists")
+        proc = self._git("tag", "--annotate", "--message", message, name, commit)
+        if proc.returncode != 0:
+            reason = _reason(proc)
+            if "tell me who you are" in proc.stderr or "empty ident" in proc.stderr:
+                raise GitError(
+                    f"git cannot create the tag {name}: no committer identity is configured",
+                    hint='set one: `git config user.name "..."` and `git config user.email ...`',
+                )
+            raise GitError(f"could not create the tag {name}: {reason}")
+
+    def require_remote(self, remote: str) -> str:
+        """The URL of `remote` (credentials masked); RemoteNotFound if it is not configured."""
+        proc = self._git("remote", "get-url", remote)
+        if proc.returncode != 0:
+            configured = self._output("remote").split()
+            known = ", ".join(configured) if configured else "none"
+            raise RemoteNotFound(
+                f"the repository has no remote named {remote!r} (remotes: {known})"
+            )
+        return mask_credentials(proc.stdout.strip())
+
+    def remote_has_tag(self, remote: str, name: str) -> bool:
+        """Whether `remote` already has the tag `name` (asks the remote, no fetch)."""
+        args = ["ls-remote", "--tags", remote, f"refs/tags/{name}"]
+        proc = self._git(*args, timeout=NETWORK_TIMEOUT_S)
+        if proc.returncode != 0:
+            raise GitError(
+                f"could not read the tags of the remote {remote}: {_reason(proc)}",
+                hint=f"check that `git ls-remote {remote}` works (network, credentials)",
+            )
+        return bool(proc.stdout.strip())
+
+    def push_tag(self, remote: str, name: str) -> None:
+        """Push only the tag `name` to `remote`; PushRejected (local tag kept) if refused."""
+        ref = f"refs/tags/{name}"
+        proc = self._git("push", "--porcelain", remote, f"{ref}:{ref}", timeout=NETWORK_TIMEOUT_S)
+        if proc.returncode == 0:
+            return
+        raise PushRejected(
+            f"the push of {name} to {remote} failed: {_push_reason(proc)}; "
+            f"the local tag {name} is kept",
+            hint=f"fix the cause, then `git push {remote} {name}`; "
+            f"or drop the local tag with `git tag -d {name}`",
+        )
+
+
+def _push_reason(proc: subprocess.CompletedProcess[str]) -> str:
+    # `git push --porcelain` prints `!<TAB>src:dst<TAB>[rejected] (why)` for a refused ref,
+    # and the remote's hooks speak on stderr as `remote: ...`.
+    reason = ""
+    for line in proc.stdout.splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 3 and fields[0] == "!":
+            reason = fields[2]
+    remote_says = [
+        line[len("remote:") :].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("remote:") and line[len("remote:") :].strip()
+    ]
+    if remote_says:
+        said = "; ".join(remote_says[:3])
+        reason = f"{reason} (remote: {said})" if reason else f"remote: {said}"
+    return mask_credentials(reason) if reason else _reason(proc)

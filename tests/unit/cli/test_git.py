@@ -1,0 +1,161 @@
+"""git.py against real repositories: what it reads, what it writes, how failures translate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlrelease.errors import (
+    GitError,
+    NotAGitRepository,
+    PushRejected,
+    RemoteNotFound,
+    TagExistsError,
+)
+from mlrelease.git import GitRepo, mask_credentials
+from tests.unit.cli.conftest import Repo, init_repo, remote_tags
+
+
+def test_discover_from_a_subdirectory(repo: Repo) -> None:
+    (repo.path / "a" / "b").mkdir(parents=True)
+
+    assert GitRepo.discover(repo.path / "a" / "b").root == repo.path
+
+
+def test_discover_outside_a_repository(tmp_path: Path) -> None:
+    with pytest.raises(NotAGitRepository) as caught:
+        GitRepo.discover(tmp_path)
+
+    assert caught.value.exit_code == 2
+
+
+def test_tags_are_peeled_to_their_commits(repo: Repo) -> None:
+    first = repo.head
+    repo.tag("light")
+    repo.tag("heavy", annotated=True)
+    second = repo.commit()
+    repo.git("tag", "--annotate", "--message", "nested", "nested", "heavy")
+    repo.tag("on-tree", at="HEAD^{tree}")
+
+    tags = GitRepo(repo.path).tags()
+
+    assert tags["light"] == first
+    assert tags["heavy"] == first
+    assert tags["on-tree"] is None
+    assert tags["nested"] in (first, None)  # git >= 2.42 peels a tag of a tag fully
+    assert second not in tags.values()
+
+
+def test_head_commit(repo: Repo, tmp_path: Path) -> None:
+    assert GitRepo(repo.path).head_commit() == repo.head
+    assert GitRepo(init_repo(tmp_path / "empty", commit=False).path).head_commit() is None
+
+
+def test_changed_paths(repo: Repo) -> None:
+    git_repo = GitRepo(repo.path)
+    assert git_repo.changed_paths() == []
+
+    (repo.path / "untracked.txt").write_text("x")
+    assert git_repo.changed_paths() == []
+    assert git_repo.changed_paths(include_untracked=True) == ["untracked.txt"]
+
+    repo.git("mv", "file.txt", "renamed file.txt")
+    assert git_repo.changed_paths() == ["renamed file.txt"]
+
+
+def test_create_tag_refuses_an_existing_one(repo: Repo) -> None:
+    repo.tag("v1.0.0")
+
+    with pytest.raises(TagExistsError):
+        GitRepo(repo.path).create_tag("v1.0.0", repo.head, "again")
+
+
+def test_create_tag_without_an_identity(repo: Repo) -> None:
+    repo.git("config", "--unset", "user.name")
+    repo.git("config", "--unset", "user.email")
+    repo.git("config", "user.useConfigOnly", "true")
+
+    with pytest.raises(GitError) as caught:
+        GitRepo(repo.path).create_tag("v1.0.0", repo.head, "first")
+
+    assert "no committer identity is configured" in caught.value.message
+    assert "git config user.email" in caught.value.hint
+
+
+def test_require_remote(repo: Repo, bare_remote: Path) -> None:
+    git_repo = GitRepo(repo.path)
+
+    assert git_repo.require_remote("origin") == str(bare_remote)
+    with pytest.raises(RemoteNotFound) as caught:
+        git_repo.require_remote("upstream")
+    assert "no remote named 'upstream' (remotes: origin)" in caught.value.message
+
+
+def test_push_tag_and_remote_has_tag(repo: Repo, bare_remote: Path) -> None:
+    git_repo = GitRepo(repo.path)
+    git_repo.create_tag("v1.0.0", repo.head, "first")
+
+    assert not git_repo.remote_has_tag("origin", "v1.0.0")
+    git_repo.push_tag("origin", "v1.0.0")
+
+    assert git_repo.remote_has_tag("origin", "v1.0.0")
+    assert set(remote_tags(bare_remote)) == {"v1.0.0"}
+
+
+def test_push_tag_rejected_by_a_hook(repo: Repo, bare_remote: Path) -> None:
+    hook = bare_remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'no tags on Fridays' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    git_repo = GitRepo(repo.path)
+    git_repo.create_tag("v1.0.0", repo.head, "first")
+
+    with pytest.raises(PushRejected) as caught:
+        git_repo.push_tag("origin", "v1.0.0")
+
+    assert caught.value.exit_code == 5
+    assert "[remote rejected] (pre-receive hook declined)" in caught.value.message
+    assert "no tags on Fridays" in caught.value.message
+    assert git_repo.tag_exists("v1.0.0")
+
+
+def test_credentials_in_remote_urls_are_masked(repo: Repo) -> None:
+    repo.git("remote", "add", "origin", "https://ci-bot:ghp_SECRET@127.0.0.1:9/repo.git")
+    git_repo = GitRepo(repo.path)
+
+    assert git_repo.require_remote("origin") == "https://***@127.0.0.1:9/repo.git"
+    with pytest.raises(GitError) as caught:
+        git_repo.remote_has_tag("origin", "v1.0.0")
+    assert "ghp_SECRET" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("https://user:token@github.com/o/r.git", "https://***@github.com/o/r.git"),
+        (
+            "fatal: unable to access 'https://tok@host/r/'",
+            "fatal: unable to access 'https://***@host/r/'",
+        ),
+        ("git@github.com:o/r.git", "git@github.com:o/r.git"),
+        ("no url here", "no url here"),
+    ],
+)
+def test_mask_credentials(text: str, masked: str) -> None:
+    assert mask_credentials(text) == masked
+
+
+def test_a_missing_directory_is_not_blamed_on_git(tmp_path: Path) -> None:
+    with pytest.raises(GitError) as caught:
+        GitRepo.discover(tmp_path / "gone")
+
+    assert "cannot run git in" in caught.value.message
+
+
+def test_git_missing_from_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    with pytest.raises(GitError) as caught:
+        GitRepo.discover(tmp_path)
+
+    assert caught.value.message == "git is not installed or not on PATH"
