@@ -265,6 +265,57 @@ def config_command(
     return _output(ctx).emit(explain(Path.cwd(), flags=flags))
 
 
+@app.command()
+def build(
+    ctx: typer.Context,
+    base_image: Annotated[
+        str | None,
+        typer.Option("--base-image", metavar="IMAGE", help="Override `base_image`."),
+    ] = None,
+    network: Annotated[
+        str | None,
+        typer.Option("--network", metavar="MODE", help="Override `build_network` (e.g. host)."),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Rebuild every step, ignoring the cache.")
+    ] = False,
+) -> int:
+    """Build the service image for HEAD; print its first tag (sha-<7>) on stdout."""
+    from mlrelease.config import Flag, load_settings
+    from mlrelease.image import build as build_image
+
+    out = _output(ctx)
+    settings = load_settings(
+        flags={
+            "base_image": Flag("--base-image", base_image),
+            "build_network": Flag("--network", network),
+        }
+    )
+    return out.emit(build_image(settings, no_cache=no_cache, on_log=out.build_log))
+
+
+@app.command()
+def smoke(
+    ctx: typer.Context,
+    image: Annotated[
+        str | None,
+        typer.Argument(help="The image to test (default: this HEAD's sha-<7> build)."),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="SECONDS", help="How long to wait for /health.")
+    ] = 60.0,
+) -> int:
+    """Run the image, wait for /health, check /ready and /predict the model's example."""
+    from mlrelease.config import load_settings
+    from mlrelease.smoke import smoke_test
+
+    if image is None:
+        from mlrelease.image import default_image
+
+        image = default_image(load_settings())
+    return _output(ctx).emit(smoke_test(image, timeout=timeout))
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The `mlrelease` console script."""
     command = typer.main.get_command(app)

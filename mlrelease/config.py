@@ -75,6 +75,7 @@ class Settings:
     dockerfile: str
     context: str
     base_image: str
+    build_network: str | None
     model_path: str
     size_budget_mb: float | None
     size_warn_mb: float | None
@@ -232,6 +233,8 @@ KEYS: tuple[KeySpec, ...] = (
         _text(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*", "an image reference"),
         "python:3.11-slim",
     ),
+    # The network RUN steps use while building; None: the engine's default (bridge).
+    KeySpec("build_network", _text(r"[a-z][a-z0-9_.-]*", "a Docker network mode such as host")),
     KeySpec("model_path", _PATH, "service/model/model.joblib", ("MODEL_PATH",)),
     KeySpec("size_budget_mb", _positive_number),
     KeySpec("size_warn_mb", _positive_number),

@@ -164,16 +164,21 @@ class GitRepo:
                 )
             raise GitError(f"could not create the tag {name}: {reason}")
 
+    def remote_url(self, remote: str = "origin") -> str | None:
+        """The URL of `remote` with credentials masked, None if there is no such remote."""
+        proc = self._git("remote", "get-url", remote)
+        return mask_credentials(proc.stdout.strip()) if proc.returncode == 0 else None
+
     def require_remote(self, remote: str) -> str:
         """The URL of `remote` (credentials masked); RemoteNotFound if it is not configured."""
-        proc = self._git("remote", "get-url", remote)
-        if proc.returncode != 0:
+        url = self.remote_url(remote)
+        if url is None:
             configured = self._output("remote").split()
             known = ", ".join(configured) if configured else "none"
             raise RemoteNotFound(
                 f"the repository has no remote named {remote!r} (remotes: {known})"
             )
-        return mask_credentials(proc.stdout.strip())
+        return url
 
     def remote_has_tag(self, remote: str, name: str) -> bool:
         """Whether `remote` already has the tag `name` (asks the remote, no fetch)."""

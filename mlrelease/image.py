@@ -6,54 +6,28 @@ for. Build failures arrive as stream items, not exceptions, so every item is ins
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrelease.errors import BuildError, EngineError, PreconditionError
+from mlrelease.git import GitRepo
+from mlrelease.results import BuildResult, Layer
+from mlrelease.versioning import parse_tag
 
 if TYPE_CHECKING:
     import docker
 
+    from mlrelease.config import Settings
+
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)")
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One layer of an image, as `docker history` shows it."""
-
-    created_by: str
-    size_bytes: int
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    """What a build produced: the image, its tags, and how much of it came from the cache."""
-
-    image_id: str
-    tags: tuple[str, ...]
-    size_bytes: int
-    steps: int
-    cached_steps: tuple[int, ...]
-    layers: tuple[Layer, ...] = field(default=())
-
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "image_id": self.image_id,
-            "tags": list(self.tags),
-            "size_bytes": self.size_bytes,
-            "steps": self.steps,
-            "cached_steps": list(self.cached_steps),
-            "layers": [
-                {"created_by": layer.created_by, "size_bytes": layer.size_bytes}
-                for layer in self.layers
-            ],
-        }
 
 
 @contextmanager
@@ -167,4 +141,94 @@ def build_image(
         steps=steps,
         cached_steps=tuple(cached),
         layers=layers,
+    )
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What `mlrelease build` will ask the engine for: names, labels and build arguments."""
+
+    tags: tuple[str, ...]
+    labels: Mapping[str, str]
+    buildargs: Mapping[str, str]
+    dirty: bool
+
+
+def revision_tag(repo: GitRepo) -> tuple[str, bool]:
+    """`sha-<7>` for HEAD, `-dirty` appended when tracked files have uncommitted changes."""
+    head = repo.head_commit()
+    if head is None:
+        raise PreconditionError("the repository has no commit yet", hint="commit, then build")
+    dirty = bool(repo.changed_paths())
+    return f"sha-{head[:7]}{'-dirty' if dirty else ''}", dirty
+
+
+def _model_metadata(model: Path) -> dict[str, Any]:
+    metadata = model.with_suffix(".json")
+    if not model.is_file() or not metadata.is_file():
+        raise PreconditionError(
+            f"no trained model at {model} (with its {metadata.name})",
+            hint="train it with `python -m service.train`, or set `model_path`",
+        )
+    try:
+        return dict(json.loads(metadata.read_text()))
+    except (OSError, ValueError) as err:
+        raise PreconditionError(
+            f"the model metadata {metadata} is unreadable: {err}",
+            hint="retrain with `python -m service.train`",
+        ) from err
+
+
+def plan_build(settings: Settings, repo: GitRepo) -> BuildPlan:
+    """Tags and OCI labels for HEAD: `sha-<7>` always, `vX.Y.Z` when HEAD is at a version tag
+    and the tree is clean, plus the configured aliases."""
+    revision, dirty = revision_tag(repo)
+    head = repo.head_commit() or ""
+    release = None
+    if not dirty:
+        at_head = [name for name, commit in repo.tags().items() if commit == head]
+        versions = sorted((v, name) for name in at_head if (v := parse_tag(name)) is not None)
+        release = versions[-1][1] if versions else None
+    names = [revision, *([release] if release else []), *settings.tag_aliases]
+    metadata = _model_metadata(settings.path("model_path"))
+    labels = {
+        "org.opencontainers.image.title": settings.image,
+        "org.opencontainers.image.revision": head,
+        "org.opencontainers.image.version": release or revision,
+        "org.opencontainers.image.created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "org.mlrelease.model.sha256": str(metadata.get("sha256", "")),
+        "org.mlrelease.model.sklearn_version": str(metadata.get("sklearn_version", "")),
+    }
+    if source := repo.remote_url():
+        labels["org.opencontainers.image.source"] = source
+    if dirty:
+        labels["org.mlrelease.dirty"] = "true"
+    return BuildPlan(
+        tags=tuple(f"{settings.image}:{name}" for name in names),
+        labels=labels,
+        buildargs={"PYTHON_IMAGE": settings.base_image},
+        dirty=dirty,
+    )
+
+
+def default_image(settings: Settings) -> str:
+    """The reference `mlrelease build` gives HEAD first: `IMAGE:sha-<7>[-dirty]`."""
+    revision, _ = revision_tag(GitRepo.discover(settings.root))
+    return f"{settings.image}:{revision}"
+
+
+def build(
+    settings: Settings, *, no_cache: bool = False, on_log: Callable[[str], None]
+) -> BuildResult:
+    """Build the service image for HEAD as `settings` describe it."""
+    plan = plan_build(settings, GitRepo.discover(settings.root))
+    return build_image(
+        context=settings.path("context"),
+        dockerfile=os.path.relpath(settings.path("dockerfile"), settings.path("context")),
+        tags=plan.tags,
+        buildargs=plan.buildargs,
+        labels=plan.labels,
+        network_mode=settings.build_network,
+        nocache=no_cache,
+        on_log=on_log,
     )

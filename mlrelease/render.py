@@ -21,7 +21,14 @@ from functools import singledispatch
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from mlrelease.errors import ExitCode, ExternalServiceError, MlreleaseError
-from mlrelease.results import BumpResult, ConfigReport, Result, VersionInfo
+from mlrelease.results import (
+    BuildResult,
+    BumpResult,
+    ConfigReport,
+    Result,
+    SmokeResult,
+    VersionInfo,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -110,6 +117,39 @@ def _present_config(result: ConfigReport) -> View:
     )
 
 
+@present.register
+def _present_build(result: BuildResult) -> View:
+    cached = f"{len(result.cached_steps)} of {result.steps} steps from the cache"
+    notes = [
+        Note(f"Built {result.image_id[7:19]}: {_mb(result.size_bytes)}, {cached}", "success"),
+        *(Note(f"tagged {tag}") for tag in result.tags),
+        Note("largest layers:"),
+    ]
+    largest = sorted(result.layers, key=lambda layer: layer.size_bytes, reverse=True)[:5]
+    for layer in largest:
+        step = " ".join(layer.created_by.replace("/bin/sh -c #(nop) ", "").split()) or "(base)"
+        notes.append(Note(f"  {_mb(layer.size_bytes):>10}  {step[:90]}"))
+    return View(data=(result.tags[0],), notes=tuple(notes))
+
+
+@present.register
+def _present_smoke(result: SmokeResult) -> View:
+    return View(
+        data=(result.image,),
+        notes=(
+            Note(
+                f"Smoke test passed: /health after {result.startup_seconds:.1f} s, /ready, "
+                f"/predict gave {result.prediction!r} for the model's example",
+                "success",
+            ),
+        ),
+    )
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
 def _display_value(value: object) -> str:
     if value is None:
         return "(unset)"
@@ -157,6 +197,8 @@ class Output:
         """Print a command's result (the envelope with --json, else its view); return the exit
         code: the result's own `exit_code` if it has one (a report with failing rows), else 0."""
         code = int(getattr(result, "exit_code", ExitCode.OK))
+        if hasattr(result, "github_outputs"):
+            write_github_outputs(result.github_outputs(), self._env)
         if self.json_mode:
             self._envelope(ok=code == 0, exit_code=code, data=result.to_data(), errors=[])
             return code
@@ -204,6 +246,10 @@ class Output:
             self._line("warning: ", text, "bold yellow")
         else:
             self._line("", text, {"info": "", "success": "green", "detail": "dim"}[level])
+
+    def build_log(self, line: str) -> None:
+        """A line of the engine's build log: the steps always, their output with --verbose."""
+        self.note(line, "info" if line.startswith("Step ") else "detail")
 
     def warn(self, text: str) -> None:
         """A warning on stderr, also under --json."""

@@ -86,3 +86,65 @@ class ConfigReport:
                 item["secret"] = True
             settings[entry.key] = item
         return {"root": self.root, "pyproject": self.pyproject, "settings": settings}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of an image, as `docker history` shows it."""
+
+    created_by: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build produced: the image, its tags, and how much of it came from the cache."""
+
+    image_id: str
+    tags: tuple[str, ...]
+    size_bytes: int
+    steps: int
+    cached_steps: tuple[int, ...]
+    layers: tuple[Layer, ...] = ()
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "image_id": self.image_id,
+            "tags": list(self.tags),
+            "size_bytes": self.size_bytes,
+            "steps": self.steps,
+            "cached_steps": list(self.cached_steps),
+            "layers": [
+                {"created_by": layer.created_by, "size_bytes": layer.size_bytes}
+                for layer in self.layers
+            ],
+        }
+
+    def github_outputs(self) -> dict[str, str]:
+        """Step outputs for GitHub Actions (`digest` is the local image ID until a push)."""
+        return {
+            "image": self.tags[0],
+            "tags": ",".join(self.tags),
+            "digest": self.image_id,
+            "size_bytes": str(self.size_bytes),
+        }
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    """What the smoke test saw: where the service answered and how quickly."""
+
+    image: str
+    port: int
+    startup_seconds: float
+    model_sha256: str
+    prediction: Any
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "image": self.image,
+            "port": self.port,
+            "startup_seconds": round(self.startup_seconds, 3),
+            "model_sha256": self.model_sha256,
+            "prediction": self.prediction,
+        }

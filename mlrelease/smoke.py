@@ -11,34 +11,14 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlrelease.errors import EngineError, SmokeTestError
+from mlrelease.errors import EngineError, PreconditionError, SmokeTestError
+from mlrelease.results import SmokeResult
 
 if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
-
-
-@dataclass(frozen=True)
-class SmokeResult:
-    """What the smoke test saw: where the service answered and how quickly."""
-
-    image: str
-    port: int
-    startup_seconds: float
-    model_sha256: str
-    prediction: Any
-
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "image": self.image,
-            "port": self.port,
-            "startup_seconds": round(self.startup_seconds, 3),
-            "model_sha256": self.model_sha256,
-            "prediction": self.prediction,
-        }
 
 
 def free_port() -> int:
@@ -86,11 +66,17 @@ def smoke_test(
     client: docker.DockerClient | None = None,
 ) -> SmokeResult:
     """Run `image`, wait for /health, check /ready and predict the example the model ships with."""
-    from docker.errors import DockerException
+    from docker.errors import DockerException, ImageNotFound
 
     from mlrelease.image import docker_client
 
     client = client or docker_client()
+    try:
+        client.images.get(image)
+    except ImageNotFound as err:
+        raise PreconditionError(
+            f"the image {image} is not in the engine", hint="build it with `mlrelease build`"
+        ) from err
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     try:

@@ -1,0 +1,94 @@
+"""`mlrelease build` and `smoke` before the engine is reached: plan, preconditions, errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import Result
+
+from mlrelease.config import load_settings
+from mlrelease.git import GitRepo
+from mlrelease.image import plan_build
+
+from .conftest import Repo
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def service_repo(repo: Repo) -> Repo:
+    """A committed repository with a Dockerfile and a (fake) trained model."""
+    model = repo.path / "service" / "model"
+    model.mkdir(parents=True)
+    (model / "model.joblib").write_bytes(b"model bytes")
+    (model / "model.json").write_text(json.dumps({"sha256": "ab" * 32, "sklearn_version": "9.9"}))
+    (repo.path / "Dockerfile").write_text("FROM scratch\n")
+    (repo.path / "pyproject.toml").write_text('[tool.mlrelease]\nimage = "acme/svc"\n')
+    repo.git("add", ".")
+    repo.commit("service")
+    return repo
+
+
+def _plan(repo: Repo):
+    return plan_build(load_settings(repo.path), GitRepo(repo.path))
+
+
+def test_plan_tags_the_commit_and_labels_the_revision_and_model(service_repo: Repo) -> None:
+    plan = _plan(service_repo)
+
+    short = service_repo.head[:7]
+    assert plan.tags == (f"acme/svc:sha-{short}",)
+    assert plan.labels["org.opencontainers.image.revision"] == service_repo.head
+    assert plan.labels["org.opencontainers.image.version"] == f"sha-{short}"
+    assert plan.labels["org.mlrelease.model.sha256"] == "ab" * 32
+    assert plan.labels["org.mlrelease.model.sklearn_version"] == "9.9"
+    assert "org.mlrelease.dirty" not in plan.labels
+    assert plan.buildargs == {"PYTHON_IMAGE": "python:3.11-slim"}
+
+
+def test_plan_adds_the_release_tag_when_head_is_at_one(service_repo: Repo) -> None:
+    service_repo.tag("v1.2.0", "latest", annotated=True)
+
+    plan = _plan(service_repo)
+
+    assert plan.tags == (f"acme/svc:sha-{service_repo.head[:7]}", "acme/svc:v1.2.0")
+    assert plan.labels["org.opencontainers.image.version"] == "v1.2.0"
+
+
+def test_plan_marks_a_dirty_tree_and_never_gives_it_the_release_tag(service_repo: Repo) -> None:
+    service_repo.tag("v1.2.0", annotated=True)
+    (service_repo.path / "Dockerfile").write_text("FROM scratch\nLABEL changed=1\n")
+
+    plan = _plan(service_repo)
+
+    assert plan.tags == (f"acme/svc:sha-{service_repo.head[:7]}-dirty",)
+    assert plan.labels["org.mlrelease.dirty"] == "true"
+    assert plan.dirty
+
+
+def test_build_without_a_model_is_a_precondition_error(repo: Repo, run: Run) -> None:
+    (repo.path / "Dockerfile").write_text("FROM scratch\n")
+
+    result = run("build")
+
+    assert result.exit_code == 3, result.output
+    assert "error: no trained model at" in result.stderr
+    assert "hint: train it with `python -m service.train`" in result.stderr
+
+
+def test_build_with_no_engine_is_an_external_error(
+    service_repo: Repo, run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+
+    result = run("--json", "build")
+
+    assert result.exit_code == 5, result.output
+    envelope = json.loads(result.stdout)
+    assert envelope["ok"] is False
+    assert envelope["errors"][0]["code"] == "engine"
+    assert "does not answer" in envelope["errors"][0]["message"]
+    assert "Traceback" not in result.output
