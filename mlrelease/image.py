@@ -85,13 +85,14 @@ def build_image(
             f"no {dockerfile} in {context}",
             hint="run from the repository root or set `dockerfile`/`context` in [tool.mlrelease]",
         )
-    client = client or docker_client()
     image_id = None
     steps = 0
     cached: list[int] = []
     current_step = 0
     try:
         with _isolated_docker_config():
+            # Made inside: docker-py reads the config (and its credential helpers) at creation.
+            client = client or docker_client()
             stream = client.api.build(
                 path=str(context),
                 dockerfile=dockerfile,

@@ -123,3 +123,15 @@ def test_smoke_fails_clearly_when_the_service_refuses_its_model(
     assert lines[0].startswith("error: the container exited with code 1 before answering:")
     assert "the file changed after training" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_build_ignores_a_broken_credential_helper(service_repo, base_image, tmp_path):
+    # A credential helper named in the user's Docker config makes docker-py fail even a build.
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    (config / "config.json").write_text('{"credsStore": "mlrelease-test-missing-helper"}')
+
+    proc = _mlrelease(service_repo, base_image, "build", DOCKER_CONFIG=str(config))
+
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("mlrelease-test/cli:sha-")
