@@ -146,6 +146,23 @@ def _present_smoke(result: SmokeResult) -> View:
     )
 
 
+@singledispatch
+def step_summary(result: object) -> str | None:
+    """Markdown for the GitHub Actions job summary, for the results that have one."""
+    return None
+
+
+@step_summary.register
+def _build_summary(result: BuildResult) -> str:
+    rows = [
+        ("image", f"`{result.tags[0]}`"),
+        ("tags", ", ".join(f"`{tag}`" for tag in result.tags)),
+        ("size", _mb(result.size_bytes)),
+        ("from the cache", f"{len(result.cached_steps)} of {result.steps} steps"),
+    ]
+    return "### mlrelease build\n\n" + markdown_table(("", ""), rows)
+
+
 def _mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
@@ -199,6 +216,8 @@ class Output:
         code = int(getattr(result, "exit_code", ExitCode.OK))
         if hasattr(result, "github_outputs"):
             write_github_outputs(result.github_outputs(), self._env)
+        if (summary := step_summary(result)) is not None:
+            append_step_summary(summary, self._env)
         if self.json_mode:
             self._envelope(ok=code == 0, exit_code=code, data=result.to_data(), errors=[])
             return code

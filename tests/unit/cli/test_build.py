@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -92,3 +93,34 @@ def test_build_with_no_engine_is_an_external_error(
     assert envelope["errors"][0]["code"] == "engine"
     assert "does not answer" in envelope["errors"][0]["message"]
     assert "Traceback" not in result.output
+
+
+def test_a_build_result_feeds_github_outputs_and_the_job_summary(tmp_path: Path) -> None:
+    from mlrelease.render import Output
+    from mlrelease.results import BuildResult
+
+    outputs, summary = tmp_path / "output", tmp_path / "summary"
+    env = {"GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary)}
+    result = BuildResult(
+        image_id="sha256:" + "c" * 64,
+        tags=("acme/svc:sha-1234567", "acme/svc:v1.0.0"),
+        size_bytes=464_200_000,
+        steps=23,
+        cached_steps=(3, 4, 5),
+    )
+
+    stdout = io.StringIO()
+
+    assert Output(env=env, stdout=stdout, stderr=io.StringIO()).emit(result) == 0
+    assert stdout.getvalue() == "acme/svc:sha-1234567\n"
+
+    assert outputs.read_text().splitlines() == [
+        "image=acme/svc:sha-1234567",
+        "tags=acme/svc:sha-1234567,acme/svc:v1.0.0",
+        "digest=sha256:" + "c" * 64,
+        "size_bytes=464200000",
+    ]
+    text = summary.read_text()
+    assert "| tags | `acme/svc:sha-1234567`, `acme/svc:v1.0.0` |" in text
+    assert "| size | 464.2 MB |" in text
+    assert "| from the cache | 3 of 23 steps |" in text
