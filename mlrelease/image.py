@@ -155,13 +155,26 @@ class BuildPlan:
     dirty: bool
 
 
-def revision_tag(repo: GitRepo) -> tuple[str, bool]:
-    """`sha-<7>` for HEAD, `-dirty` appended when tracked files have uncommitted changes."""
+@dataclass(frozen=True)
+class Revision:
+    """HEAD as a build sees it: its commit and whether the working tree differs from it."""
+
+    commit: str
+    dirty: bool
+
+    @property
+    def tag(self) -> str:
+        """`sha-<7>`, with `-dirty` appended for an unclean tree."""
+        return f"sha-{self.commit[:7]}{'-dirty' if self.dirty else ''}"
+
+
+def head_revision(repo: GitRepo) -> Revision:
+    """The commit at HEAD and whether the working tree is dirty (untracked files included)."""
     head = repo.head_commit()
     if head is None:
         raise PreconditionError("the repository has no commit yet", hint="commit, then build")
-    dirty = bool(repo.changed_paths())
-    return f"sha-{head[:7]}{'-dirty' if dirty else ''}", dirty
+    # Untracked files count: they go into the build context, so into the image.
+    return Revision(commit=head, dirty=bool(repo.changed_paths(include_untracked=True)))
 
 
 def _model_metadata(model: Path) -> dict[str, Any]:
@@ -183,39 +196,37 @@ def _model_metadata(model: Path) -> dict[str, Any]:
 def plan_build(settings: Settings, repo: GitRepo) -> BuildPlan:
     """Tags and OCI labels for HEAD: `sha-<7>` always, `vX.Y.Z` when HEAD is at a version tag
     and the tree is clean, plus the configured aliases."""
-    revision, dirty = revision_tag(repo)
-    head = repo.head_commit() or ""
+    revision = head_revision(repo)
     release = None
-    if not dirty:
-        at_head = [name for name, commit in repo.tags().items() if commit == head]
+    if not revision.dirty:
+        at_head = [name for name, commit in repo.tags().items() if commit == revision.commit]
         versions = sorted((v, name) for name in at_head if (v := parse_tag(name)) is not None)
         release = versions[-1][1] if versions else None
-    names = [revision, *([release] if release else []), *settings.tag_aliases]
+    names = [revision.tag, *([release] if release else []), *settings.tag_aliases]
     metadata = _model_metadata(settings.path("model_path"))
     labels = {
         "org.opencontainers.image.title": settings.image,
-        "org.opencontainers.image.revision": head,
-        "org.opencontainers.image.version": release or revision,
+        "org.opencontainers.image.revision": revision.commit,
+        "org.opencontainers.image.version": release or revision.tag,
         "org.opencontainers.image.created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "org.mlrelease.model.sha256": str(metadata.get("sha256", "")),
         "org.mlrelease.model.sklearn_version": str(metadata.get("sklearn_version", "")),
     }
     if source := repo.remote_url():
         labels["org.opencontainers.image.source"] = source
-    if dirty:
+    if revision.dirty:
         labels["org.mlrelease.dirty"] = "true"
     return BuildPlan(
         tags=tuple(f"{settings.image}:{name}" for name in names),
         labels=labels,
         buildargs={"PYTHON_IMAGE": settings.base_image},
-        dirty=dirty,
+        dirty=revision.dirty,
     )
 
 
 def default_image(settings: Settings) -> str:
     """The reference `mlrelease build` gives HEAD first: `IMAGE:sha-<7>[-dirty]`."""
-    revision, _ = revision_tag(GitRepo.discover(settings.root))
-    return f"{settings.image}:{revision}"
+    return f"{settings.image}:{head_revision(GitRepo.discover(settings.root)).tag}"
 
 
 def build(

@@ -124,3 +124,12 @@ def test_a_build_result_feeds_github_outputs_and_the_job_summary(tmp_path: Path)
     assert "| tags | `acme/svc:sha-1234567`, `acme/svc:v1.0.0` |" in text
     assert "| size | 464.2 MB |" in text
     assert "| from the cache | 3 of 23 steps |" in text
+
+
+def test_plan_counts_an_untracked_file_as_dirty(service_repo: Repo) -> None:
+    # It would be sent in the build context, so the image would not be the commit.
+    (service_repo.path / "notes.txt").write_text("not committed\n")
+
+    plan = _plan(service_repo)
+
+    assert plan.tags == (f"acme/svc:sha-{service_repo.head[:7]}-dirty",)
