@@ -15,7 +15,7 @@ traceback precedes it on stderr. Heavy modules (docker, google, sklearn) are nev
 here; command bodies import what they need.
 
 Adding a command: a frozen result with `to_data()` in results.py, a `present` function for it
-in render.py, a core function returning it, and here a `@app.command()` whose body is
+in views.py, a core function returning it, and here a `@app.command()` whose body is
 `return _output(ctx).emit(core_function(...))`.
 """
 

@@ -1,13 +1,14 @@
 """The one place that prints: data on stdout, people's lines on stderr, or the JSON envelope.
 
-- A result becomes a `View` through `present` (one registered function per result type):
-  `data` lines and an optional `table` go to stdout, `notes` to stderr.
+- A result becomes a `views.View` through `views.present`: `data` lines and an optional `table`
+  go to stdout, `notes` to stderr.
 - `--json` replaces all of stdout with one envelope (`SCHEMA`), on success and on failure:
   `{"schema", "command", "ok", "exit_code", "data", "errors": [{"code", "message", "hint"}]}`.
   Warnings still reach stderr; info notes do not.
 - stderr goes through Rich only on a terminal without `NO_COLOR`; anywhere else it is plain
   text (no colour, no bold), and Rich is never imported.
-- `write_github_outputs` / `append_step_summary` feed GitHub Actions when its variables are set.
+- Results with GitHub outputs or a job summary feed GitHub Actions (`github.py`) when its
+  variables are set.
 """
 
 from __future__ import annotations
@@ -15,166 +16,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from functools import singledispatch
-from typing import IO, TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping
+from typing import IO, TYPE_CHECKING, Any
 
-from mlrelease.errors import ExitCode, ExternalServiceError, MlreleaseError
-from mlrelease.results import (
-    BuildResult,
-    BumpResult,
-    ConfigReport,
-    Result,
-    SmokeResult,
-    VersionInfo,
-)
+from mlrelease.errors import ExitCode, MlreleaseError
+from mlrelease.github import append_step_summary, write_github_outputs
+from mlrelease.results import Result
+from mlrelease.views import Level, Table, present, step_summary
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 SCHEMA = 1
-
-Level = Literal["info", "success", "warning", "detail"]
-
-
-@dataclass(frozen=True)
-class Note:
-    """A line for people (stderr). `detail` lines show only with --verbose."""
-
-    text: str
-    level: Level = "info"
-
-
-@dataclass(frozen=True)
-class Table:
-    """Rows of data for stdout, printed as aligned plain columns under a header."""
-
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-
-
-@dataclass(frozen=True)
-class View:
-    """How a result looks without --json."""
-
-    data: tuple[str, ...] = ()
-    table: Table | None = None
-    notes: tuple[Note, ...] = ()
-
-
-@singledispatch
-def present(result: object) -> View:
-    """The human view of a result; register one function per result type."""
-    raise TypeError(f"no view registered for {type(result).__name__}")
-
-
-@present.register
-def _present_version(result: VersionInfo) -> View:
-    notes: list[Note] = []
-    if result.commit is None:
-        notes.append(Note("the repository has no commits yet"))
-    elif result.tag is None:
-        notes.append(Note(f"no version tags yet; HEAD is {result.commit[:7]}"))
-    elif result.at_head:
-        notes.append(Note(f"HEAD {result.commit[:7]} is at {result.tag}"))
-    else:
-        notes.append(Note(f"HEAD {result.commit[:7]} is not at {result.tag}"))
-    if result.ignored_tags:
-        ignored = ", ".join(result.ignored_tags)
-        notes.append(Note(f"ignored tags that are not v+semver: {ignored}", "detail"))
-    return View(data=(result.version,), notes=tuple(notes))
-
-
-@present.register
-def _present_bump(result: BumpResult) -> View:
-    short = result.commit[:7]
-    if result.dry_run:
-        notes = [
-            Note(
-                f"dry run: would tag {result.tag} at {short} (previous {result.previous}) "
-                f"with message {result.message!r}"
-            )
-        ]
-        if result.remote:
-            notes.append(Note(f"dry run: would push {result.tag} to {result.remote}"))
-        notes.append(Note("dry run: nothing was changed"))
-    else:
-        notes = [Note(f"Tagged {result.tag} at {short} (previous {result.previous})", "success")]
-        if result.pushed:
-            notes.append(Note(f"Pushed {result.tag} to {result.remote}", "success"))
-    notes.append(Note(f"tag message: {result.message!r}", "detail"))
-    return View(data=(result.version,), notes=tuple(notes))
-
-
-@present.register
-def _present_config(result: ConfigReport) -> View:
-    rows = tuple((e.key, _display_value(e.value), e.source) for e in result.entries)
-    where = result.pyproject or "no pyproject.toml (defaults and environment only)"
-    return View(
-        table=Table(("KEY", "VALUE", "SOURCE"), rows),
-        notes=(Note(f"project root {result.root}; read {where}"),),
-    )
-
-
-@present.register
-def _present_build(result: BuildResult) -> View:
-    cached = f"{len(result.cached_steps)} of {result.steps} steps from the cache"
-    notes = [
-        Note(f"Built {result.image_id[7:19]}: {_mb(result.size_bytes)}, {cached}", "success"),
-        *(Note(f"tagged {tag}") for tag in result.tags),
-        Note("largest layers:"),
-    ]
-    largest = sorted(result.layers, key=lambda layer: layer.size_bytes, reverse=True)[:5]
-    for layer in largest:
-        step = " ".join(layer.created_by.replace("/bin/sh -c #(nop) ", "").split()) or "(base)"
-        notes.append(Note(f"  {_mb(layer.size_bytes):>10}  {step[:90]}"))
-    return View(data=(result.tags[0],), notes=tuple(notes))
-
-
-@present.register
-def _present_smoke(result: SmokeResult) -> View:
-    return View(
-        data=(result.image,),
-        notes=(
-            Note(
-                f"Smoke test passed: /health after {result.startup_seconds:.1f} s, /ready, "
-                f"/predict gave {result.prediction!r} for the model's example",
-                "success",
-            ),
-        ),
-    )
-
-
-@singledispatch
-def step_summary(result: object) -> str | None:
-    """Markdown for the GitHub Actions job summary, for the results that have one."""
-    return None
-
-
-@step_summary.register
-def _build_summary(result: BuildResult) -> str:
-    rows = [
-        ("image", f"`{result.tags[0]}`"),
-        ("tags", ", ".join(f"`{tag}`" for tag in result.tags)),
-        ("size", _mb(result.size_bytes)),
-        ("from the cache", f"{len(result.cached_steps)} of {result.steps} steps"),
-    ]
-    return "### mlrelease build\n\n" + markdown_table(("", ""), rows)
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
-
-
-def _display_value(value: object) -> str:
-    if value is None:
-        return "(unset)"
-    if isinstance(value, list):
-        return ", ".join(value) if value else "(none)"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 class Output:
@@ -327,55 +180,3 @@ def _format_table(table: Table) -> list[str]:
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
-
-
-# GitHub Actions
-
-
-def write_github_outputs(outputs: Mapping[str, str], env: Mapping[str, str] | None = None) -> bool:
-    """Append step outputs to `$GITHUB_OUTPUT` when it is set; True if written."""
-    env = os.environ if env is None else env
-    path = env.get("GITHUB_OUTPUT")
-    if not path:
-        return False
-    import uuid
-
-    lines = []
-    for key, value in outputs.items():
-        if "\n" in value:
-            delimiter = f"ghadelimiter_{uuid.uuid4()}"
-            lines.append(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
-        else:
-            lines.append(f"{key}={value}\n")
-    _append(path, "".join(lines), "GITHUB_OUTPUT")
-    return True
-
-
-def append_step_summary(markdown: str, env: Mapping[str, str] | None = None) -> bool:
-    """Append Markdown to `$GITHUB_STEP_SUMMARY` when it is set; True if written."""
-    env = os.environ if env is None else env
-    path = env.get("GITHUB_STEP_SUMMARY")
-    if not path:
-        return False
-    _append(path, markdown if markdown.endswith("\n") else markdown + "\n", "GITHUB_STEP_SUMMARY")
-    return True
-
-
-def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub-flavoured Markdown table; `|` in cells is escaped."""
-
-    def row(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
-
-    return "\n".join([row(columns), row(["---"] * len(columns)), *(row(r) for r in rows)]) + "\n"
-
-
-def _append(path: str, text: str, variable: str) -> None:
-    try:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as err:
-        raise ExternalServiceError(
-            f"cannot append to the {variable} file {path}: {err.strerror}",
-            hint=f"check that {variable} names a writable file",
-        ) from err

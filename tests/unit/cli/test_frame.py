@@ -15,12 +15,8 @@ from typer.testing import Result
 
 from mlrelease import __version__, release
 from mlrelease.errors import EXIT_CODE_MEANINGS, ExitCode, PreconditionError
-from mlrelease.render import (
-    Output,
-    append_step_summary,
-    markdown_table,
-    write_github_outputs,
-)
+from mlrelease.github import append_step_summary, markdown_table, write_github_outputs
+from mlrelease.render import Output
 from tests.unit.cli.conftest import Repo
 
 Run = Callable[..., Result]

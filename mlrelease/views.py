@@ -1,0 +1,161 @@
+"""How each result looks to people: a `View` of data lines, an optional table and notes.
+
+`present` has one registered function per result type; `step_summary` gives the Markdown that
+results with a GitHub Actions job summary append. `render.Output` prints what these return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import singledispatch
+from typing import Literal
+
+from mlrelease.github import markdown_table
+from mlrelease.results import (
+    BuildResult,
+    BumpResult,
+    ConfigReport,
+    SmokeResult,
+    VersionInfo,
+)
+
+Level = Literal["info", "success", "warning", "detail"]
+
+
+@dataclass(frozen=True)
+class Note:
+    """A line for people (stderr). `detail` lines show only with --verbose."""
+
+    text: str
+    level: Level = "info"
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of data for stdout, printed as aligned plain columns under a header."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class View:
+    """How a result looks without --json."""
+
+    data: tuple[str, ...] = ()
+    table: Table | None = None
+    notes: tuple[Note, ...] = ()
+
+
+@singledispatch
+def present(result: object) -> View:
+    """The human view of a result; register one function per result type."""
+    raise TypeError(f"no view registered for {type(result).__name__}")
+
+
+@present.register
+def _present_version(result: VersionInfo) -> View:
+    notes: list[Note] = []
+    if result.commit is None:
+        notes.append(Note("the repository has no commits yet"))
+    elif result.tag is None:
+        notes.append(Note(f"no version tags yet; HEAD is {result.commit[:7]}"))
+    elif result.at_head:
+        notes.append(Note(f"HEAD {result.commit[:7]} is at {result.tag}"))
+    else:
+        notes.append(Note(f"HEAD {result.commit[:7]} is not at {result.tag}"))
+    if result.ignored_tags:
+        ignored = ", ".join(result.ignored_tags)
+        notes.append(Note(f"ignored tags that are not v+semver: {ignored}", "detail"))
+    return View(data=(result.version,), notes=tuple(notes))
+
+
+@present.register
+def _present_bump(result: BumpResult) -> View:
+    short = result.commit[:7]
+    if result.dry_run:
+        notes = [
+            Note(
+                f"dry run: would tag {result.tag} at {short} (previous {result.previous}) "
+                f"with message {result.message!r}"
+            )
+        ]
+        if result.remote:
+            notes.append(Note(f"dry run: would push {result.tag} to {result.remote}"))
+        notes.append(Note("dry run: nothing was changed"))
+    else:
+        notes = [Note(f"Tagged {result.tag} at {short} (previous {result.previous})", "success")]
+        if result.pushed:
+            notes.append(Note(f"Pushed {result.tag} to {result.remote}", "success"))
+    notes.append(Note(f"tag message: {result.message!r}", "detail"))
+    return View(data=(result.version,), notes=tuple(notes))
+
+
+@present.register
+def _present_config(result: ConfigReport) -> View:
+    rows = tuple((e.key, _display_value(e.value), e.source) for e in result.entries)
+    where = result.pyproject or "no pyproject.toml (defaults and environment only)"
+    return View(
+        table=Table(("KEY", "VALUE", "SOURCE"), rows),
+        notes=(Note(f"project root {result.root}; read {where}"),),
+    )
+
+
+@present.register
+def _present_build(result: BuildResult) -> View:
+    cached = f"{len(result.cached_steps)} of {result.steps} steps from the cache"
+    notes = [
+        Note(f"Built {result.image_id[7:19]}: {_mb(result.size_bytes)}, {cached}", "success"),
+        *(Note(f"tagged {tag}") for tag in result.tags),
+        Note("largest layers:"),
+    ]
+    largest = sorted(result.layers, key=lambda layer: layer.size_bytes, reverse=True)[:5]
+    for layer in largest:
+        step = " ".join(layer.created_by.replace("/bin/sh -c #(nop) ", "").split()) or "(base)"
+        notes.append(Note(f"  {_mb(layer.size_bytes):>10}  {step[:90]}"))
+    return View(data=(result.tags[0],), notes=tuple(notes))
+
+
+@present.register
+def _present_smoke(result: SmokeResult) -> View:
+    return View(
+        data=(result.image,),
+        notes=(
+            Note(
+                f"Smoke test passed: /health after {result.startup_seconds:.1f} s, /ready, "
+                f"/predict gave {result.prediction!r} for the model's example",
+                "success",
+            ),
+        ),
+    )
+
+
+@singledispatch
+def step_summary(result: object) -> str | None:
+    """Markdown for the GitHub Actions job summary, for the results that have one."""
+    return None
+
+
+@step_summary.register
+def _build_summary(result: BuildResult) -> str:
+    rows = [
+        ("image", f"`{result.tags[0]}`"),
+        ("tags", ", ".join(f"`{tag}`" for tag in result.tags)),
+        ("size", _mb(result.size_bytes)),
+        ("from the cache", f"{len(result.cached_steps)} of {result.steps} steps"),
+    ]
+    return "### mlrelease build\n\n" + markdown_table(("", ""), rows)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
+def _display_value(value: object) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, list):
+        return ", ".join(value) if value else "(none)"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
