@@ -316,6 +316,69 @@ def smoke(
     return _output(ctx).emit(smoke_test(image, timeout=timeout))
 
 
+KeyFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        metavar="PATH",
+        help="A Google credentials file; takes precedence over GCP_SA_KEY and ADC.",
+    ),
+]
+
+
+@app.command()
+def auth(ctx: typer.Context, key_file: KeyFileOption = None) -> int:
+    """Find the Google credentials, get a token, print their identity (never the token)."""
+    from mlrelease import auth as google_auth
+    from mlrelease.config import load_settings
+
+    return _output(ctx).emit(google_auth.check(load_settings(), key_file=key_file))
+
+
+@app.command()
+def push(
+    ctx: typer.Context,
+    tag: Annotated[str, typer.Argument(metavar="vX.Y.Z", help="The release tag to push.")],
+    key_file: KeyFileOption = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace the tag when it holds another image (mutable tags)."),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Run every check and the preflight; push nothing."),
+    ] = False,
+    attempts: Annotated[
+        int,
+        typer.Option("--attempts", metavar="N", help="Tries for transient registry failures."),
+    ] = 3,
+) -> int:
+    """Push the image of a release tag, verify it in the registry, print URI@DIGEST."""
+    from mlrelease.config import load_settings
+    from mlrelease.push import push_release
+
+    out = _output(ctx)
+    result = push_release(
+        load_settings(),
+        tag,
+        key_file=key_file,
+        force=force,
+        dry_run=dry_run,
+        attempts=attempts,
+        on_progress=out.progress,
+    )
+    return out.emit(result)
+
+
+@app.command()
+def releases(ctx: typer.Context, key_file: KeyFileOption = None) -> int:
+    """List the versions in the registry, newest first, with digest, size and upload time."""
+    from mlrelease.config import load_settings
+    from mlrelease.push import list_releases
+
+    return _output(ctx).emit(list_releases(load_settings(), key_file=key_file))
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The `mlrelease` console script."""
     command = typer.main.get_command(app)

@@ -123,6 +123,10 @@ class Output:
         """A line of the engine's build log: the steps always, their output with --verbose."""
         self.note(line, "info" if line.startswith("Step ") else "detail")
 
+    def progress(self, line: str) -> None:
+        """A line of a long operation's progress (a push): shown on stderr, quiet under --json."""
+        self.note(line)
+
     def warn(self, text: str) -> None:
         """A warning on stderr, also under --json."""
         self.note(text, "warning")

@@ -12,9 +12,12 @@ from typing import Literal
 
 from mlrelease.github import markdown_table
 from mlrelease.results import (
+    AuthResult,
     BuildResult,
     BumpResult,
     ConfigReport,
+    PushResult,
+    ReleasesResult,
     SmokeResult,
     VersionInfo,
 )
@@ -130,6 +133,52 @@ def _present_smoke(result: SmokeResult) -> View:
     )
 
 
+@present.register
+def _present_push(result: PushResult) -> View:
+    notes = [Note(text, "warning") for text in result.warnings]
+    where = result.credentials_source or "no credentials (plain registry)"
+    if result.dry_run:
+        action = (
+            "already holds this image" if result.digest else f"would receive {result.local_image}"
+        )
+        notes += [
+            Note(f"dry run: preflight passed; {result.ref} {action}, with {where}"),
+            *(Note(f"dry run: would move {alias}") for alias in result.aliases),
+            Note("dry run: nothing was pushed"),
+        ]
+        return View(data=(result.ref,), notes=tuple(notes))
+    size = (
+        f", {_mb(result.compressed_size_bytes)} compressed" if result.compressed_size_bytes else ""
+    )
+    if result.pushed:
+        tries = f" after {result.attempts} attempts" if result.attempts > 1 else ""
+        notes.append(Note(f"Pushed {result.local_image} to {result.ref}{tries}{size}", "success"))
+    else:
+        notes.append(Note(f"{result.ref} already holds {result.local_image}: nothing pushed"))
+    notes.append(Note(f"Verified: {result.ref} resolves to {result.digest}", "success"))
+    notes += [Note(f"moved {alias}") for alias in result.aliases]
+    notes.append(Note(f"credentials: {where}", "detail"))
+    return View(data=(f"{result.uri}@{result.digest}",), notes=tuple(notes))
+
+
+@present.register
+def _present_releases(result: ReleasesResult) -> View:
+    rows = tuple(
+        (
+            entry.version,
+            ",".join(entry.tags),
+            entry.digest[:19],
+            _mb(entry.compressed_size_bytes),
+            entry.upload_time or "-",
+        )
+        for entry in result.releases
+    )
+    count = f"{len(rows)} release{'s' if len(rows) != 1 else ''} in {result.repository}"
+    return View(
+        table=Table(("VERSION", "TAGS", "DIGEST", "SIZE", "UPLOADED"), rows), notes=(Note(count),)
+    )
+
+
 @singledispatch
 def step_summary(result: object) -> str | None:
     """Markdown for the GitHub Actions job summary, for the results that have one."""
@@ -159,3 +208,28 @@ def _display_value(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+@present.register
+def _present_auth(result: AuthResult) -> View:
+    expires = "" if result.expires_in_s is None else f"; the token is valid {result.expires_in_s} s"
+    project = f"project {result.project}" if result.project else "no project configured"
+    return View(
+        data=(result.identity or result.kind,),
+        notes=(Note(f"Authenticated with {result.description}{expires} ({project})", "success"),),
+    )
+
+
+@step_summary.register
+def _push_summary(result: PushResult) -> str | None:
+    if result.dry_run:
+        return None
+    rows = [
+        ("image", f"`{result.ref}`"),
+        ("digest", f"`{result.digest}`"),
+        ("pushed", "yes" if result.pushed else "no, already there"),
+        ("verified", "yes" if result.verified else "no"),
+    ]
+    if result.aliases:
+        rows.append(("aliases", ", ".join(f"`{a}`" for a in result.aliases)))
+    return "### mlrelease push\n\n" + markdown_table(("", ""), rows)

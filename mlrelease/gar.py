@@ -1,0 +1,255 @@
+"""The Artifact Registry API (v1, REST): the repository, permissions on it, tags and images.
+
+The client is built on a REST transport made here, with `always_use_jwt_access=False`, so that
+requests carry the OAuth access token (the generated client would send a self-signed JWT
+instead, which a token-endpoint stand-in never sees). `gar_endpoint` replaces Google's host.
+A 403 on this transport raises `Forbidden` (not `PermissionDenied`); both are handled.
+Transient failures (429, 5xx) are retried with backoff, then reported as exit 5.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mlrelease.errors import AuthError, PreconditionError, RegistryError
+
+if TYPE_CHECKING:
+    from mlrelease.auth import GoogleCredentials
+    from mlrelease.config import Settings
+
+UPLOAD_PERMISSION = "artifactregistry.repositories.uploadArtifacts"
+_T = TypeVar("_T")
+
+
+class RepositoryNotFound(PreconditionError):
+    """The Artifact Registry repository does not exist (or the caller may not see it)."""
+
+    code = "repository_not_found"
+
+
+class PermissionDenied(AuthError):
+    """The credentials lack a permission on the repository."""
+
+    code = "permission_denied"
+
+
+@dataclass(frozen=True)
+class RepositoryInfo:
+    """What the API says of the repository."""
+
+    name: str  # projects/P/locations/L/repositories/R
+    format: str  # DOCKER, MAVEN, ...
+    immutable_tags: bool
+
+
+@dataclass(frozen=True)
+class RemoteImage:
+    """One image (manifest) in the repository."""
+
+    uri: str  # HOST/P/R/IMAGE@sha256:...
+    digest: str
+    tags: tuple[str, ...]
+    compressed_size_bytes: int
+    upload_time: datetime | None
+
+
+class ArtifactRegistry:
+    """One repository in Artifact Registry, seen through its API with the given credentials."""
+
+    def __init__(self, settings: Settings, credentials: GoogleCredentials) -> None:
+        if not settings.gcp_project:
+            raise ValueError("the Artifact Registry API needs gcp_project")
+        self.settings = settings
+        self.identity = credentials.identity
+        self.repository_name = (
+            f"projects/{settings.gcp_project}/locations/{settings.region}"
+            f"/repositories/{settings.repository}"
+        )
+        self._credentials = credentials.credentials
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        """The generated client on a REST transport that sends the access token."""
+        if self._client is None:
+            from google.cloud.artifactregistry_v1 import ArtifactRegistryClient
+            from google.cloud.artifactregistry_v1.services.artifact_registry.transports.rest import (  # noqa: E501
+                ArtifactRegistryRestTransport,
+            )
+
+            transport = ArtifactRegistryRestTransport(
+                host=self.settings.gar_endpoint,
+                credentials=self._credentials,
+                always_use_jwt_access=False,
+            )
+            self._client = ArtifactRegistryClient(transport=transport)
+        return self._client
+
+    def get_repository(self) -> RepositoryInfo:
+        """The repository; RepositoryNotFound with the command that creates it."""
+        repository = self._call(
+            lambda retry: self.client.get_repository(name=self.repository_name, retry=retry)
+        )
+        immutable = bool(repository.docker_config and repository.docker_config.immutable_tags)
+        return RepositoryInfo(repository.name, repository.format_.name, immutable)
+
+    def missing_permissions(self, permissions: list[str]) -> list[str]:
+        """Those of `permissions` the credentials do not hold on the repository."""
+        from google.iam.v1 import iam_policy_pb2
+
+        request = iam_policy_pb2.TestIamPermissionsRequest(
+            resource=self.repository_name, permissions=permissions
+        )
+        granted = self._call(
+            lambda retry: self.client.test_iam_permissions(request=request, retry=retry)
+        )
+        return [name for name in permissions if name not in set(granted.permissions)]
+
+    def require_upload_permission(self) -> None:
+        """PermissionDenied with the grant command unless uploads are allowed."""
+        if self.missing_permissions([UPLOAD_PERMISSION]):
+            raise PermissionDenied(
+                f"{self._who()} lacks {UPLOAD_PERMISSION} on {self._where()}",
+                hint=self.grant_hint(),
+            )
+
+    def tag_digest(self, image: str, tag: str) -> str | None:
+        """The digest `image:tag` points at, None when the tag does not exist."""
+        from google.api_core import exceptions
+
+        name = f"{self.repository_name}/packages/{_escape(image)}/tags/{tag}"
+        with self._translated():
+            try:
+                found = self.client.get_tag(name=name, retry=_retry())
+            except exceptions.NotFound:
+                return None
+        # version: projects/P/locations/L/repositories/R/packages/IMG/versions/sha256:...
+        return str(found.version).rsplit("/", 1)[-1] or None
+
+    def list_images(self) -> list[RemoteImage]:
+        """Every image in the repository with its tags, digest, size and upload time."""
+
+        def fetch(retry: Any) -> list[Any]:
+            return list(self.client.list_docker_images(parent=self.repository_name, retry=retry))
+
+        images = []
+        for item in self._call(fetch):
+            images.append(
+                RemoteImage(
+                    uri=item.uri,
+                    digest=item.uri.rpartition("@")[2],
+                    tags=tuple(item.tags),
+                    compressed_size_bytes=int(item.image_size_bytes),
+                    upload_time=_datetime(item.upload_time),
+                )
+            )
+        return images
+
+    def create_hint(self) -> str:
+        s = self.settings
+        return (
+            f"create the repository: gcloud artifacts repositories create {s.repository} "
+            f"--repository-format=docker --location={s.region} --project={s.gcp_project}"
+        )
+
+    def grant_hint(self) -> str:
+        s = self.settings
+        member = f"serviceAccount:{self.identity}" if self.identity else "PRINCIPAL"
+        return (
+            f"grant roles/artifactregistry.writer to {self.identity or 'the caller'} on "
+            f"{s.repository}: gcloud artifacts repositories add-iam-policy-binding "
+            f"{s.repository} --location={s.region} --project={s.gcp_project} "
+            f"--member={member} --role=roles/artifactregistry.writer"
+        )
+
+    def _who(self) -> str:
+        return self.identity or "the caller"
+
+    def _where(self) -> str:
+        s = self.settings
+        return f"the repository {s.repository} in {s.gcp_project}/{s.region}"
+
+    def _call(self, call: Callable[[Any], _T]) -> _T:
+        with self._translated():
+            return call(_retry())
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Google's exceptions as mlrelease's errors, with the fix for each."""
+        from google.api_core import exceptions
+        from google.auth import exceptions as auth_exceptions
+
+        try:
+            yield
+        except exceptions.NotFound:
+            raise RepositoryNotFound(
+                f"{self._where()} does not exist (or {self._who()} may not see it)",
+                hint=self.create_hint(),
+            ) from None
+        except (exceptions.Forbidden, exceptions.PermissionDenied) as err:
+            raise PermissionDenied(
+                f"{self._who()} is denied access to {self._where()}: {_first_line(err.message)}",
+                hint=self.grant_hint(),
+            ) from None
+        except exceptions.Unauthenticated as err:
+            raise AuthError(
+                f"the Artifact Registry API rejected the credentials of {self._who()}: "
+                f"{_first_line(err.message)}",
+                hint="check the credentials with `mlrelease auth`",
+            ) from None
+        except exceptions.GoogleAPICallError as err:
+            raise RegistryError(
+                f"the Artifact Registry API failed ({err.code}): {_first_line(err.message)}",
+            ) from None
+        except exceptions.RetryError as err:
+            raise RegistryError(
+                f"the Artifact Registry API kept failing: {_first_line(str(err.cause or err))}",
+            ) from None
+        except auth_exceptions.GoogleAuthError as err:
+            raise AuthError(
+                f"cannot authenticate to the Artifact Registry API: {_first_line(str(err))}",
+                hint="check the credentials with `mlrelease auth`",
+            ) from None
+        except OSError as err:  # requests' connection errors are OSErrors
+            raise RegistryError(
+                f"cannot reach the Artifact Registry API at {self.settings.gar_endpoint}: "
+                f"{type(err).__name__}",
+            ) from None
+
+
+def _retry() -> Any:
+    from google.api_core import exceptions, retry
+
+    transient = retry.if_exception_type(
+        exceptions.TooManyRequests,
+        exceptions.InternalServerError,
+        exceptions.BadGateway,
+        exceptions.ServiceUnavailable,
+        exceptions.GatewayTimeout,
+        ConnectionError,
+    )
+    return retry.Retry(predicate=transient, initial=0.5, maximum=4.0, multiplier=2.0, timeout=20)
+
+
+def _escape(image: str) -> str:
+    # Package IDs escape "/" as %2F (a nested image name is one package).
+    return image.replace("/", "%2F")
+
+
+def _datetime(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value
+    try:
+        return value.ToDatetime()  # type: ignore[no-any-return]
+    except AttributeError:
+        return None
+
+
+def _first_line(text: object) -> str:
+    return " ".join(str(text).split())[:300]

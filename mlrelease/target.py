@@ -1,0 +1,123 @@
+"""Where releases go: Artifact Registry (through its API, with Google credentials) or a plain
+registry speaking the Docker Registry HTTP API v2 (no `gcp_project`, an explicit
+`registry_host`, no credentials).
+
+`open_target` resolves everything a push needs before a byte moves; `preflight` then checks the
+target through its API: the repository exists and takes uploads (GAR), or the registry answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlrelease.config import Secret
+from mlrelease.distribution import Manifest, RegistryClient
+from mlrelease.errors import ConfigError, PreconditionError
+from mlrelease.refs import ImageRef, release_repository
+
+if TYPE_CHECKING:
+    from mlrelease.config import Settings
+    from mlrelease.gar import ArtifactRegistry, RemoteImage
+
+GAR_USERNAME = "oauth2accesstoken"
+
+
+@dataclass
+class Target:
+    """A release destination: its image repository and the clients that reach it."""
+
+    repository: ImageRef  # HOST/PATH, no tag
+    registry: RegistryClient
+    gar: ArtifactRegistry | None = None  # None on a plain registry
+    credentials_source: str | None = None
+    token: Secret | None = field(default=None, repr=False)
+    immutable_tags: bool = False
+
+    @property
+    def kind(self) -> str:
+        return "artifact-registry" if self.gar else "registry"
+
+    def ref(self, tag: str) -> ImageRef:
+        return self.repository.with_tag(tag)
+
+    def auth_config(self) -> dict[str, str] | None:
+        """Credentials for one docker-py call (never written to Docker's config)."""
+        if self.token is None:
+            return None
+        return {"username": GAR_USERNAME, "password": self.token.reveal()}
+
+    def preflight(self) -> None:
+        """GAR: the repository exists with the Docker format and uploads are allowed (this
+        records whether tags are immutable). A plain registry: it answers."""
+        if self.gar is None:
+            self.registry.ping()
+            return
+        info = self.gar.get_repository()
+        if info.format not in ("DOCKER", "FORMAT_UNSPECIFIED"):
+            raise PreconditionError(
+                f"the repository {info.name} holds {info.format} artifacts, not Docker images",
+                hint=self.gar.create_hint() + " (or set `repository` to a Docker repository)",
+            )
+        self.immutable_tags = info.immutable_tags
+        self.gar.require_upload_permission()
+
+    def manifest(self, tag: str) -> Manifest | None:
+        """The manifest the registry holds under `tag` (None: the tag is free)."""
+        return self.registry.manifest(self.repository.path, tag)
+
+    def resolve(self, tag: str) -> str | None:
+        """The digest `tag` points at, through the Artifact Registry API when there is one."""
+        if self.gar is not None:
+            return self.gar.tag_digest(self.repository.image, tag)
+        found = self.manifest(tag)
+        return found.digest if found else None
+
+    def images(self) -> list[RemoteImage]:
+        """Every image in the repository, with its tags, digest, size and upload time."""
+        if self.gar is not None:
+            return self.gar.list_images()
+        from mlrelease.gar import RemoteImage
+
+        by_digest: dict[str, tuple[Manifest, list[str]]] = {}
+        for tag in self.registry.tags(self.repository.path):
+            found = self.manifest(tag)
+            if found is not None:
+                by_digest.setdefault(found.digest, (found, []))[1].append(tag)
+        return [
+            RemoteImage(
+                uri=str(self.repository.with_digest(digest)),
+                digest=digest,
+                tags=tuple(sorted(tags)),
+                compressed_size_bytes=manifest.compressed_size_bytes,
+                upload_time=None,  # the v2 API does not say
+            )
+            for digest, (manifest, tags) in by_digest.items()
+        ]
+
+
+def open_target(settings: Settings, *, key_file: Path | None = None) -> Target:
+    """The release destination `settings` name, with a fresh access token for GAR."""
+    repository = release_repository(settings)
+    if not settings.gcp_project:
+        if settings.source("registry_host").startswith("default"):
+            raise ConfigError(
+                "no release destination: neither gcp_project nor registry_host is set",
+                hint="set gcp_project (Artifact Registry) or registry_host (a plain registry, "
+                "e.g. MLRELEASE_REGISTRY_HOST=127.0.0.1:5000)",
+            )
+        return Target(repository, RegistryClient(settings.registry_host))
+    from mlrelease import auth
+    from mlrelease.gar import ArtifactRegistry
+
+    credentials = auth.resolve_credentials(settings, key_file=key_file)
+    token = auth.access_token(credentials)
+    registry = RegistryClient(settings.registry_host, username=GAR_USERNAME, password=token.value)
+    return Target(
+        repository,
+        registry,
+        gar=ArtifactRegistry(settings, credentials),
+        credentials_source=credentials.describe(),
+        token=token.value,
+    )
