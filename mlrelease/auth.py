@@ -181,9 +181,9 @@ def _read_key_file(path: Path, source: str) -> str:
 def _decode_sa_key(secret: Secret, source: str) -> str:
     """GCP_SA_KEY as JSON text: given directly, by a path, or base64-encoded."""
     value = secret.reveal().strip()
-    if value.startswith("{"):
+    if value.startswith(("{", "[")):
         return value
-    if len(value) < 4096 and "\n" not in value and Path(value).is_file():
+    if _is_file(value):
         return _read_key_file(Path(value), source)
     compact = "".join(value.split())
     try:
@@ -200,6 +200,14 @@ def _decode_sa_key(secret: Secret, source: str) -> str:
         else f"{source} is neither key JSON, nor the path of a key file, nor base64 of key JSON",
         hint=f"set {source} to the key file's contents, its path, or `base64 -w0 key.json`",
     )
+
+
+def _is_file(value: str) -> bool:
+    # Never let the OS's error (which would quote the value: a secret) escape.
+    try:
+        return "\n" not in value and Path(value).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _altchars(value: str) -> bytes | None:

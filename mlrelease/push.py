@@ -109,13 +109,14 @@ def push_release(
 ) -> PushResult:
     """Push the release `tag` (vX.Y.Z) to the configured target, as the module docstring says."""
     from mlrelease.image import docker_client
-    from mlrelease.target import open_target
+    from mlrelease.target import open_target, require_destination
 
     version = parse_tag(tag)
     if version is None:
         raise UsageError(f"{tag!r} is not a release tag", hint="pass a version tag such as v1.2.0")
     if attempts < 1:
         raise UsageError(f"--attempts must be at least 1, not {attempts}")
+    require_destination(settings)
     commit = GitRepo.discover(settings.root).tags().get(tag)
     if commit is None:
         raise PreconditionError(

@@ -75,7 +75,9 @@ def parse(text: str) -> ImageRef:
         )
     host, path = match["host"], match["path"]
     # distribution: the first component is a host only if it looks like one.
-    if host is not None and not ("." in host or ":" in host or host == "localhost"):
+    if host is not None and not (
+        "." in host or ":" in host or host in ("localhost",) or host != host.lower()
+    ):
         host, path = None, f"{host}/{path}"
     ref = ImageRef(host, path, match["tag"], match["digest"])
     if len(ref.repository) > _NAME_MAX:

@@ -97,16 +97,21 @@ class Target:
         ]
 
 
+def require_destination(settings: Settings) -> None:
+    """ConfigError unless the settings name where releases go."""
+    if not settings.gcp_project and settings.source("registry_host").startswith("default"):
+        raise ConfigError(
+            "no release destination: neither gcp_project nor registry_host is set",
+            hint="set gcp_project (Artifact Registry) or registry_host (a plain registry, "
+            "e.g. MLRELEASE_REGISTRY_HOST=127.0.0.1:5000)",
+        )
+
+
 def open_target(settings: Settings, *, key_file: Path | None = None) -> Target:
     """The release destination `settings` name, with a fresh access token for GAR."""
+    require_destination(settings)
     repository = release_repository(settings)
     if not settings.gcp_project:
-        if settings.source("registry_host").startswith("default"):
-            raise ConfigError(
-                "no release destination: neither gcp_project nor registry_host is set",
-                hint="set gcp_project (Artifact Registry) or registry_host (a plain registry, "
-                "e.g. MLRELEASE_REGISTRY_HOST=127.0.0.1:5000)",
-            )
         return Target(repository, RegistryClient(settings.registry_host))
     from mlrelease import auth
     from mlrelease.gar import ArtifactRegistry
