@@ -379,6 +379,34 @@ def releases(ctx: typer.Context, key_file: KeyFileOption = None) -> int:
     return _output(ctx).emit(list_releases(load_settings(), key_file=key_file))
 
 
+@app.command("release")
+def release_command(
+    ctx: typer.Context,
+    part: Annotated[
+        Part, typer.Argument(metavar="PART", help="major, minor or patch (or prerelease).")
+    ],
+    key_file: KeyFileOption = None,
+    attempts: Annotated[
+        int,
+        typer.Option("--attempts", metavar="N", help="Tries for transient registry failures."),
+    ] = 3,
+) -> int:
+    """Bump, build at the new tag, smoke-test, push and verify; rerun to resume a failed one."""
+    from mlrelease.config import load_settings
+    from mlrelease.pipeline import run_release
+
+    out = _output(ctx)
+    result = run_release(
+        load_settings(),
+        part,
+        key_file=key_file,
+        attempts=attempts,
+        on_step=out.progress,
+        on_log=out.build_log,
+    )
+    return out.emit(result)
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The `mlrelease` console script."""
     command = typer.main.get_command(app)

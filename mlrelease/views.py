@@ -16,6 +16,7 @@ from mlrelease.results import (
     BuildResult,
     BumpResult,
     ConfigReport,
+    PipelineResult,
     PushResult,
     ReleasesResult,
     SmokeResult,
@@ -176,6 +177,16 @@ def _present_releases(result: ReleasesResult) -> View:
     count = f"{len(rows)} release{'s' if len(rows) != 1 else ''} in {result.repository}"
     return View(
         table=Table(("VERSION", "TAGS", "DIGEST", "SIZE", "UPLOADED"), rows), notes=(Note(count),)
+    )
+
+
+@present.register
+def _present_pipeline(result: PipelineResult) -> View:
+    outcome = "released" if result.pushed else "was already released; nothing pushed"
+    uri = result.image.rpartition(":")[0]
+    return View(
+        data=(f"{uri}@{result.digest}",),
+        notes=(Note(f"{result.tag} {outcome}: {result.image} ({result.digest})", "success"),),
     )
 
 

@@ -1,0 +1,89 @@
+"""The one-command release: bump, build at the new tag, smoke-test, push and verify.
+
+It stops at the first failure, saying what was done and how to resume; run again, it resumes:
+when HEAD already carries a version tag whose release is not yet verified in the registry, that
+version is released instead of bumping a second time. Every step it reuses is idempotent: the
+build of an unchanged commit comes from the cache, and a push of an image that is already in the
+registry sends nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlrelease import release
+from mlrelease.errors import MlreleaseError
+from mlrelease.git import GitRepo
+from mlrelease.results import PipelineResult
+from mlrelease.versioning import Part, parse_tag
+
+if TYPE_CHECKING:
+    from mlrelease.config import Settings
+
+
+def head_version_tag(repo: GitRepo) -> str | None:
+    """The highest version tag on HEAD's commit, if any (a previous run's bump)."""
+    head = repo.head_commit()
+    tags = [name for name, commit in repo.tags().items() if commit == head]
+    versions = sorted((version, name) for name in tags if (version := parse_tag(name)))
+    return versions[-1][1] if versions else None
+
+
+def run_release(
+    settings: Settings,
+    part: Part,
+    *,
+    key_file: Path | None = None,
+    smoke_timeout: float = 60.0,
+    attempts: int = 3,
+    on_step: Callable[[str], None],
+    on_log: Callable[[str], None],
+) -> PipelineResult:
+    """Release the next `part` version of HEAD (or resume an unfinished one)."""
+    from mlrelease.image import build
+    from mlrelease.push import push_release
+    from mlrelease.smoke import smoke_test
+    from mlrelease.target import require_destination
+
+    require_destination(settings)
+    repo = GitRepo.discover(settings.root)
+    done: list[str] = []
+    tag = head_version_tag(repo)
+    resumed = tag is not None
+    if tag is not None:
+        on_step(f"resuming the release of {tag}: HEAD already carries it")
+    else:
+        bumped = release.bump(settings.root, part)
+        tag = bumped.tag
+        done.append(f"tagged {tag}")
+        on_step(f"tagged {tag} at {bumped.commit[:7]} (previous {bumped.previous})")
+    resume = f"rerun `mlrelease release {part.value}`: it resumes at {tag}"
+    try:
+        built = build(settings, on_log=on_log)
+        if f"{settings.image}:{tag}" not in built.tags:
+            raise MlreleaseError(f"the build of {tag} did not carry the tag {tag}")
+        done.append(f"built {built.tags[0]}")
+        on_step(f"built {settings.image}:{tag} ({built.size_bytes / 1e6:.1f} MB)")
+        smoked = smoke_test(f"{settings.image}:{tag}", timeout=smoke_timeout)
+        done.append("smoke-tested")
+        on_step(f"smoke test passed (/health after {smoked.startup_seconds:.1f} s)")
+        pushed = push_release(
+            settings, tag, key_file=key_file, attempts=attempts, on_progress=on_log
+        )
+    except MlreleaseError as err:
+        so_far = ", ".join(done) if done else "nothing"
+        raise type(err)(
+            f"release {tag} stopped: {err.message} (done: {so_far})",
+            hint=f"{err.hint}; then {resume}",
+        ) from err
+    return PipelineResult(
+        version=tag.removeprefix("v"),
+        tag=tag,
+        resumed=resumed,
+        image=pushed.ref,
+        digest=pushed.digest or "",
+        pushed=pushed.pushed,
+        push=pushed,
+    )
