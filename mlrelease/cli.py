@@ -358,15 +358,16 @@ def push(
     from mlrelease.push import push_release
 
     out = _output(ctx)
-    result = push_release(
-        load_settings(),
-        tag,
-        key_file=key_file,
-        force=force,
-        dry_run=dry_run,
-        attempts=attempts,
-        on_progress=out.progress,
-    )
+    with out.push_progress() as on_progress:
+        result = push_release(
+            load_settings(),
+            tag,
+            key_file=key_file,
+            force=force,
+            dry_run=dry_run,
+            attempts=attempts,
+            on_progress=on_progress,
+        )
     return out.emit(result)
 
 
@@ -396,14 +397,16 @@ def release_command(
     from mlrelease.pipeline import run_release
 
     out = _output(ctx)
-    result = run_release(
-        load_settings(),
-        part,
-        key_file=key_file,
-        attempts=attempts,
-        on_step=out.progress,
-        on_log=out.build_log,
-    )
+    with out.push_progress() as on_push:
+        result = run_release(
+            load_settings(),
+            part,
+            key_file=key_file,
+            attempts=attempts,
+            on_step=out.progress,
+            on_log=out.build_log,
+            on_push=on_push,
+        )
     return out.emit(result)
 
 

@@ -21,6 +21,7 @@ from mlrelease.versioning import Part, parse_tag
 
 if TYPE_CHECKING:
     from mlrelease.config import Settings
+    from mlrelease.push import PushEvent
 
 
 def head_version_tag(repo: GitRepo) -> str | None:
@@ -40,6 +41,7 @@ def run_release(
     attempts: int = 3,
     on_step: Callable[[str], None],
     on_log: Callable[[str], None],
+    on_push: Callable[[PushEvent], None],
 ) -> PipelineResult:
     """Release the next `part` version of HEAD (or resume an unfinished one)."""
     from mlrelease.image import build
@@ -70,7 +72,7 @@ def run_release(
         done.append("smoke-tested")
         on_step(f"smoke test passed (/health after {smoked.startup_seconds:.1f} s)")
         pushed = push_release(
-            settings, tag, key_file=key_file, attempts=attempts, on_progress=on_log
+            settings, tag, key_file=key_file, attempts=attempts, on_progress=on_push
         )
     except MlreleaseError as err:
         so_far = ", ".join(done) if done else "nothing"

@@ -50,6 +50,25 @@ _TRANSIENT = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class PushEvent:
+    """One line of the engine's push progress: a layer's status (with bytes while it uploads),
+    or, without `layer`, a message about the whole push."""
+
+    layer: str | None
+    status: str  # Preparing, Pushing, Pushed, Layer already exists, ...
+    current: int | None = None
+    total: int | None = None
+
+    @property
+    def final(self) -> bool:
+        """Whether the layer is done (sent, or found already in the registry)."""
+        return self.status in LAYER_DONE or self.status.startswith("Mounted from")
+
+
+LAYER_DONE = ("Pushed", "Layer already exists")
+
+
 class PushFailed(ExternalServiceError):
     """The engine's push failed for a reason that retrying did not cure."""
 
@@ -104,7 +123,7 @@ def push_release(
     force: bool = False,
     dry_run: bool = False,
     attempts: int = DEFAULT_ATTEMPTS,
-    on_progress: Callable[[str], None] = lambda line: None,
+    on_progress: Callable[[PushEvent], None] = lambda event: None,
     backoff_s: float = 1.0,
 ) -> PushResult:
     """Push the release `tag` (vX.Y.Z) to the configured target, as the module docstring says."""
@@ -251,7 +270,7 @@ def _push_with_retry(
     ref: ImageRef,
     auth_config: dict[str, str] | None,
     attempts: int,
-    on_progress: Callable[[str], None],
+    on_progress: Callable[[PushEvent], None],
     backoff_s: float,
 ) -> tuple[str, int]:
     """Tag the local image as `ref`, push it; (digest, attempts used)."""
@@ -272,7 +291,11 @@ def _push_with_retry(
                     "layers already sent are skipped)",
                 ) from None
             wait = backoff_s * 2 ** (attempt - 1)
-            on_progress(f"attempt {attempt} of {attempts} failed ({err}); retrying in {wait:g} s")
+            on_progress(
+                PushEvent(
+                    None, f"attempt {attempt} of {attempts} failed ({err}); retrying in {wait:g} s"
+                )
+            )
             time.sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -285,7 +308,7 @@ def _push_once(
     client: docker.DockerClient,
     ref: ImageRef,
     auth_config: dict[str, str] | None,
-    on_progress: Callable[[str], None],
+    on_progress: Callable[[PushEvent], None],
 ) -> str:
     from docker.errors import APIError, DockerException
 
@@ -315,12 +338,13 @@ def _push_once(
     return digest
 
 
-def _report_progress(item: dict[str, Any], on_progress: Callable[[str], None]) -> None:
+def _report_progress(item: dict[str, Any], on_progress: Callable[[PushEvent], None]) -> None:
     status = str(item.get("status", ""))
-    if item.get("id") and status in ("Pushed", "Layer already exists", "Mounted from"):
-        on_progress(f"{item['id']}: {status}")
-    elif status.startswith(("Retrying", "The push refers")) or "digest:" in status:
-        on_progress(status)
+    detail = item.get("progressDetail") or {}
+    if item.get("id") and status:
+        on_progress(PushEvent(str(item["id"]), status, detail.get("current"), detail.get("total")))
+    elif status:
+        on_progress(PushEvent(None, status))
 
 
 def _classify(ref: ImageRef, message: str) -> Exception:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
 from mlrelease.errors import ExitCode, MlreleaseError
@@ -26,6 +27,8 @@ from mlrelease.views import Level, Table, present, step_summary
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from mlrelease.push import PushEvent
 
 SCHEMA = 1
 
@@ -126,6 +129,49 @@ class Output:
     def progress(self, line: str) -> None:
         """A line of a long operation's progress (a push): shown on stderr, quiet under --json."""
         self.note(line)
+
+    @contextmanager
+    def push_progress(self) -> Iterator[Callable[[PushEvent], None]]:
+        """Where a push's progress goes: on a terminal, a Rich bar per layer; elsewhere, one
+        plain line per layer when it is done, and the push's own messages."""
+        console = None if self.json_mode else self._rich_console()
+        if console is None:
+
+            def plain(event: PushEvent) -> None:
+                if event.layer is None:
+                    self.note(event.status)
+                elif event.final:
+                    self.note(f"{event.layer}: {event.status}")
+
+            yield plain
+            return
+        from rich.progress import BarColumn, DownloadColumn, Progress
+
+        with Progress(
+            "{task.description}", BarColumn(), DownloadColumn(), console=console, transient=True
+        ) as progress:
+            tasks: dict[str, Any] = {}
+
+            def live(event: PushEvent) -> None:
+                if event.layer is None:
+                    progress.console.print(event.status, markup=False, highlight=False)
+                    return
+                if event.layer not in tasks:
+                    tasks[event.layer] = progress.add_task(event.layer, total=None)
+                task = tasks[event.layer]
+                description = f"{event.layer} {event.status}"
+                if event.final:
+                    done = progress.tasks[task].total or 1
+                    progress.update(task, description=description, total=done, completed=done)
+                else:
+                    progress.update(
+                        task,
+                        description=description,
+                        completed=event.current or 0,
+                        total=event.total,
+                    )
+
+            yield live
 
     def warn(self, text: str) -> None:
         """A warning on stderr, also under --json."""
