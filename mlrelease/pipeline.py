@@ -21,7 +21,7 @@ from mlrelease.versioning import Part, parse_tag
 
 if TYPE_CHECKING:
     from mlrelease.config import Settings
-    from mlrelease.push import PushEvent
+    from mlrelease.docker_push import PushEvent
 
 
 def head_version_tag(repo: GitRepo) -> str | None:

@@ -13,21 +13,13 @@
 
 from __future__ import annotations
 
-import re
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from mlrelease.errors import (
-    AuthError,
-    EngineError,
-    ExternalServiceError,
-    PreconditionError,
-    RegistryError,
-    UsageError,
-)
+from mlrelease.docker_push import PushEvent, push_with_retry
+from mlrelease.errors import PreconditionError, RegistryError, UsageError
 from mlrelease.git import GitRepo
 from mlrelease.results import PushResult, ReleaseEntry, ReleasesResult
 from mlrelease.versioning import Version, parse_tag
@@ -42,37 +34,6 @@ if TYPE_CHECKING:
 DEFAULT_ATTEMPTS = 3
 REVISION_LABEL = "org.opencontainers.image.revision"
 DIRTY_LABEL = "org.mlrelease.dirty"
-_TRANSIENT = re.compile(
-    r"\b(5\d\d|429)\b|too ?many ?requests|service unavailable|bad gateway|gateway time|"
-    r"internal server error|connection reset|broken pipe|timeout|timed out|\bEOF\b|"
-    r"connection refused|i/o timeout|no such host",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True)
-class PushEvent:
-    """One line of the engine's push progress: a layer's status (with bytes while it uploads),
-    or, without `layer`, a message about the whole push."""
-
-    layer: str | None
-    status: str  # Preparing, Pushing, Pushed, Layer already exists, ...
-    current: int | None = None
-    total: int | None = None
-
-    @property
-    def final(self) -> bool:
-        """Whether the layer is done (sent, or found already in the registry)."""
-        return self.status in LAYER_DONE or self.status.startswith("Mounted from")
-
-
-LAYER_DONE = ("Pushed", "Layer already exists")
-
-
-class PushFailed(ExternalServiceError):
-    """The engine's push failed for a reason that retrying did not cure."""
-
-    code = "push_failed"
 
 
 @dataclass(frozen=True)
@@ -183,14 +144,14 @@ def push_release(
     if already and existing is not None:
         digest = existing.digest
     else:
-        digest, used = _push_with_retry(
-            client, local, ref, target.auth_config(), attempts, on_progress, backoff_s
+        digest, used = push_with_retry(
+            client, local.image_id, ref, target.auth_config(), attempts, on_progress, backoff_s
         )
     _verify(target, ref, digest)
     for alias in aliases:
-        alias_digest, alias_attempts = _push_with_retry(
+        alias_digest, alias_attempts = push_with_retry(
             client,
-            local,
+            local.image_id,
             ref.with_tag(alias),
             target.auth_config(),
             attempts,
@@ -262,115 +223,6 @@ def _aliases(configured: Iterable[str], version: Version) -> list[str]:
         return []
     names = {"major": f"v{version.major}", "minor": f"v{version.major}.{version.minor}"}
     return [names.get(alias, alias) for alias in configured]
-
-
-def _push_with_retry(
-    client: docker.DockerClient,
-    local: LocalImage,
-    ref: ImageRef,
-    auth_config: dict[str, str] | None,
-    attempts: int,
-    on_progress: Callable[[PushEvent], None],
-    backoff_s: float,
-) -> tuple[str, int]:
-    """Tag the local image as `ref`, push it; (digest, attempts used)."""
-    from docker.errors import DockerException
-
-    try:
-        client.images.get(local.image_id).tag(ref.repository, ref.tag)
-    except DockerException as err:
-        raise EngineError(f"the engine could not tag {local.name} as {ref}") from err
-    for attempt in range(1, attempts + 1):
-        try:
-            return _push_once(client, ref, auth_config, on_progress), attempt
-        except _Transient as err:
-            if attempt == attempts:
-                raise PushFailed(
-                    f"the push of {ref} failed {attempts} times; last: {err}",
-                    hint="the registry is failing; retry later (a second push resumes: "
-                    "layers already sent are skipped)",
-                ) from None
-            wait = backoff_s * 2 ** (attempt - 1)
-            on_progress(
-                PushEvent(
-                    None, f"attempt {attempt} of {attempts} failed ({err}); retrying in {wait:g} s"
-                )
-            )
-            time.sleep(wait)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-class _Transient(Exception):
-    """A push failure worth retrying (5xx, 429, a reset connection, a timeout)."""
-
-
-def _push_once(
-    client: docker.DockerClient,
-    ref: ImageRef,
-    auth_config: dict[str, str] | None,
-    on_progress: Callable[[PushEvent], None],
-) -> str:
-    from docker.errors import APIError, DockerException
-
-    digest = None
-    try:
-        stream = client.api.push(
-            ref.repository, tag=ref.tag, auth_config=auth_config, stream=True, decode=True
-        )
-        for item in stream:
-            if "error" in item or "errorDetail" in item:
-                raise _classify(
-                    ref, str(item.get("errorDetail", {}).get("message") or item["error"])
-                )
-            if "aux" in item and item["aux"].get("Digest"):
-                digest = str(item["aux"]["Digest"])
-            _report_progress(item, on_progress)
-    except APIError as err:
-        raise _classify(ref, str(err.explanation or err)) from None
-    except DockerException as err:
-        raise EngineError(
-            f"the Docker engine failed during the push: {type(err).__name__}"
-        ) from err
-    except OSError as err:
-        raise _Transient(f"the connection to the engine broke: {type(err).__name__}") from None
-    if digest is None:
-        raise PushFailed(f"the engine finished pushing {ref} without reporting a digest")
-    return digest
-
-
-def _report_progress(item: dict[str, Any], on_progress: Callable[[PushEvent], None]) -> None:
-    status = str(item.get("status", ""))
-    detail = item.get("progressDetail") or {}
-    if item.get("id") and status:
-        on_progress(PushEvent(str(item["id"]), status, detail.get("current"), detail.get("total")))
-    elif status:
-        on_progress(PushEvent(None, status))
-
-
-def _classify(ref: ImageRef, message: str) -> Exception:
-    """A failed push as the error that says whose fault it is."""
-    from mlrelease.gar import PermissionDenied, RepositoryNotFound
-
-    text = " ".join(message.split())[:300]
-    lowered = text.lower()
-    if "denied" in lowered:
-        return PermissionDenied(
-            f"the registry denied the push of {ref}: {text}",
-            hint="grant roles/artifactregistry.writer on the repository to the pushing identity",
-        )
-    if "unauthorized" in lowered or "authentication required" in lowered:
-        return AuthError(
-            f"the registry refused the credentials for {ref}: {text}",
-            hint="check the credentials with `mlrelease auth`",
-        )
-    if "name unknown" in lowered or "repository name not known" in lowered:
-        return RepositoryNotFound(
-            f"the registry does not know the repository of {ref}: {text}",
-            hint="create the repository (see `mlrelease doctor`), or fix `repository`",
-        )
-    if _TRANSIENT.search(text):
-        return _Transient(text)
-    return PushFailed(f"the push of {ref} failed: {text}")
 
 
 def list_releases(settings: Settings, *, key_file: Path | None = None) -> ReleasesResult:

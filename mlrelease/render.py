@@ -28,7 +28,7 @@ from mlrelease.views import Level, Table, present, step_summary
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mlrelease.push import PushEvent
+    from mlrelease.docker_push import PushEvent
 
 SCHEMA = 1
 
