@@ -110,14 +110,14 @@ def _push_once(
         )
         for item in stream:
             if "error" in item or "errorDetail" in item:
-                raise _classify(
+                raise classify(
                     ref, str(item.get("errorDetail", {}).get("message") or item["error"])
                 )
             if "aux" in item and item["aux"].get("Digest"):
                 digest = str(item["aux"]["Digest"])
             _report_progress(item, on_progress)
     except APIError as err:
-        raise _classify(ref, str(err.explanation or err)) from None
+        raise classify(ref, str(err.explanation or err)) from None
     except DockerException as err:
         raise EngineError(
             f"the Docker engine failed during the push: {type(err).__name__}"
@@ -138,7 +138,7 @@ def _report_progress(item: dict[str, Any], on_progress: Callable[[PushEvent], No
         on_progress(PushEvent(None, status))
 
 
-def _classify(ref: ImageRef, message: str) -> Exception:
+def classify(ref: ImageRef, message: str) -> Exception:
     """A failed push as the error that says whose fault it is."""
     from mlrelease.gar import PermissionDenied, RepositoryNotFound
 

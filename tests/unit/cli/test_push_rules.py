@@ -1,0 +1,66 @@
+"""The rules of a push that need no engine: how the engine's failure texts are classified, and
+which alias tags a version moves."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlrelease.docker_push import PushEvent, classify
+from mlrelease.errors import ExitCode
+from mlrelease.push import _aliases
+from mlrelease.refs import parse
+from mlrelease.versioning import parse_version
+
+REF = parse("us-central1-docker.pkg.dev/p/docker/ml-service:v1.2.0")
+
+
+@pytest.mark.parametrize(
+    ("message", "exit_code"),
+    [
+        (
+            'denied: Permission "artifactregistry.repositories.uploadArtifacts" denied on '
+            'resource "projects/p/locations/us-central1/repositories/docker" (or it may not exist)',
+            ExitCode.AUTH,
+        ),
+        ("unauthorized: authentication failed", ExitCode.AUTH),
+        ('name unknown: Repository "docker" not found', ExitCode.PRECONDITION),
+        ("manifest invalid: manifest invalid", ExitCode.EXTERNAL),
+    ],
+)
+def test_a_final_push_failure_gets_the_exit_code_of_whose_fault_it_is(
+    message: str, exit_code: ExitCode
+) -> None:
+    error = classify(REF, message)
+
+    assert error.exit_code == exit_code
+    assert message.split(":")[0] in error.message
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "received unexpected HTTP status: 503 Service Unavailable",
+        "received unexpected HTTP status: 500 Internal Server Error",
+        "toomanyrequests: Too Many Requests (HAP429)",
+        "Patch https://r/v2/x/blobs/uploads/1: read: connection reset by peer",
+        "Get https://r/v2/: net/http: TLS handshake timeout",
+        "Put https://r/v2/x/manifests/v1: EOF",
+    ],
+)
+def test_transient_push_failures_are_retried(message: str) -> None:
+    assert type(classify(REF, message)).__name__ == "_Transient"
+
+
+def test_aliases_expand_for_stable_versions_only() -> None:
+    stable, pre = parse_version("1.2.3"), parse_version("1.3.0-rc.1")
+    assert stable is not None and pre is not None
+
+    assert _aliases(["major", "minor", "latest"], stable) == ["v1", "v1.2", "latest"]
+    assert _aliases(["major", "latest"], pre) == []
+
+
+def test_a_layer_is_done_when_sent_or_found() -> None:
+    assert PushEvent("abc", "Pushed").final
+    assert PushEvent("abc", "Layer already exists").final
+    assert PushEvent("abc", "Mounted from p/other").final
+    assert not PushEvent("abc", "Pushing", 10, 100).final
