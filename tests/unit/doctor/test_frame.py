@@ -22,7 +22,7 @@ from mlrelease.doctor.frame import (
     select,
     warn,
 )
-from mlrelease.errors import UsageError
+from mlrelease.errors import GitError, UsageError
 from mlrelease.render import Output
 from tests.unit.doctor.conftest import ServiceRepo
 
@@ -63,6 +63,22 @@ def test_a_check_that_raises_is_an_error_and_the_others_still_run(service: Servi
     assert "RuntimeError: the parser fell over" in (by_id["broken"].traceback or "")
     assert [by_id[i].status for i in ("first", "after", "remote")] == ["ok", "ok", "ok"]
     assert report.exit_code == 1
+
+
+def test_a_check_raising_an_mlrelease_error_is_an_error_with_its_hint(
+    service: ServiceRepo,
+) -> None:
+    def git_breaks(project: Project) -> Outcome:
+        raise GitError("`git status` failed: index file corrupt", hint="rebuild the index")
+
+    (check,) = diagnose(service.path, checks=(LocalCheck("g", "G", git_breaks),)).checks
+
+    assert (check.status, check.finding, check.fix) == (
+        "error",
+        "`git status` failed: index file corrupt",
+        "rebuild the index",
+    )
+    assert check.traceback is None
 
 
 def test_remote_checks_run_concurrently_and_get_the_settings(service: ServiceRepo) -> None:
