@@ -204,6 +204,33 @@ class GitRepo:
             f"or drop the local tag with `git tag -d {name}`",
         )
 
+    def grep(self, *patterns: str, revision: str | None = None) -> list[tuple[str, int, str]]:
+        """(path, line number, line) for each line matching one of the extended regular
+        expressions: in the index (tracked files as staged), or in `revision`'s tree if given.
+        Binary files are skipped."""
+        args = ["grep", "-z", "-n", "-I", "-E", *(arg for p in patterns for arg in ("-e", p))]
+        args.append(revision or "--cached")
+        proc = self._git(*args)
+        if proc.returncode == 1:  # nothing matched
+            return []
+        if proc.returncode != 0:
+            raise _failed(args, proc)
+        prefix = f"{revision}:" if revision else ""
+        matches = []
+        for entry in filter(None, proc.stdout.split("\n")):
+            path, number, text = entry.split("\0", 2)
+            matches.append((path.removeprefix(prefix), int(number), text))
+        return matches
+
+    def show_file(self, path: str, revision: str | None = None) -> str | None:
+        """The text of `path` in `revision`'s tree, or in the index without one; None when it
+        is not there or is not UTF-8 text."""
+        try:
+            proc = self._git("show", f"{revision or ''}:{path}")
+        except UnicodeDecodeError:
+            return None
+        return proc.stdout if proc.returncode == 0 else None
+
 
 def _push_reason(proc: subprocess.CompletedProcess[str]) -> str:
     # `git push --porcelain` prints `!<TAB>src:dst<TAB>[rejected] (why)` for a refused ref,

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from mlrelease.errors import ExitCode, MlreleaseError
 from mlrelease.github import append_step_summary, write_github_outputs
 from mlrelease.results import Result
-from mlrelease.views import Level, Table, present, step_summary
+from mlrelease.views import Level, StatusRow, Table, present, step_summary
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -31,6 +31,13 @@ if TYPE_CHECKING:
     from mlrelease.docker_push import PushEvent
 
 SCHEMA = 1
+_STATUS_STYLES = {
+    "ok": "green",
+    "warn": "bold yellow",
+    "fail": "bold red",
+    "error": "bold magenta",
+    "skip": "dim",
+}
 
 
 class Output:
@@ -83,6 +90,8 @@ class Output:
         if view.table is not None:
             for line in _format_table(view.table):
                 self.data(line)
+        if view.report:
+            self.status_report(view.report)
         for note in view.notes:
             self.note(note.text, note.level)
         return code
@@ -121,6 +130,29 @@ class Output:
             self._line("warning: ", text, "bold yellow")
         else:
             self._line("", text, {"info": "", "success": "green", "detail": "dim"}[level])
+
+    def status_report(self, rows: tuple[StatusRow, ...]) -> None:
+        """Rows of a status report on stderr: a Rich table on a terminal, else one plain line
+        per row (and one `fix:` line under it when there is a fix)."""
+        if not rows:
+            return
+        console = self._rich_console()
+        if console is None:
+            width = max(len(row.name) for row in rows)
+            for row in rows:
+                self.stderr.write(f"{row.status:<5}  {row.name:<{width}}  {row.text}\n")
+                if row.fix:
+                    self.stderr.write(f"{'':<5}  {'':<{width}}  fix: {row.fix}\n")
+            self.stderr.flush()
+            return
+        from rich.table import Table as RichTable
+        from rich.text import Text
+
+        table = RichTable("", "CHECK", "FINDING", "FIX", show_lines=True, header_style="bold")
+        for row in rows:
+            style = _STATUS_STYLES.get(row.status, "")
+            table.add_row(Text(row.status, style=style), row.name, row.text, row.fix)
+        console.print(table)
 
     def build_log(self, line: str) -> None:
         """A line of the engine's build log: the steps always, their output with --verbose."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from mlrelease.errors import ExitCode
+
 
 class Result(Protocol):
     """Anything a command hands to the renderer. A result may also carry an `exit_code`
@@ -280,3 +282,59 @@ class PipelineResult:
     def github_outputs(self) -> dict[str, str]:
         """The push's step outputs, plus the version."""
         return {**self.push.github_outputs(), "version": self.version}
+
+
+CHECK_STATUSES = ("ok", "warn", "fail", "skip", "error")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One doctor check: what was found and, unless it is ok, the exact fix."""
+
+    id: str  # dotted, grouped by prefix: "dockerfile.user"
+    title: str
+    status: str  # one of CHECK_STATUSES
+    finding: str
+    fix: str = ""
+    seconds: float = 0.0
+    traceback: str | None = None  # an `error` check's traceback, shown with --verbose
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status,
+            "finding": self.finding,
+            "fix": self.fix,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """Every check `mlrelease doctor` ran, in order. It fails (exit 1) when a check failed or
+    errored, and with `strict` also when one warned."""
+
+    checks: tuple[Check, ...]
+    seconds: float
+    offline: bool
+    strict: bool
+
+    def count(self, status: str) -> int:
+        """How many checks ended with `status`."""
+        return sum(1 for check in self.checks if check.status == status)
+
+    @property
+    def exit_code(self) -> int:
+        failing = {"fail", "error", "warn"} if self.strict else {"fail", "error"}
+        failed = any(check.status in failing for check in self.checks)
+        return int(ExitCode.FAILED if failed else ExitCode.OK)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "checks": [check.to_data() for check in self.checks],
+            "summary": {status: self.count(status) for status in CHECK_STATUSES},
+            "seconds": round(self.seconds, 3),
+            "offline": self.offline,
+            "strict": self.strict,
+        }

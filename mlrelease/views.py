@@ -12,10 +12,12 @@ from typing import Literal
 
 from mlrelease.github import markdown_table
 from mlrelease.results import (
+    CHECK_STATUSES,
     AuthResult,
     BuildResult,
     BumpResult,
     ConfigReport,
+    DoctorReport,
     PipelineResult,
     PushResult,
     ReleasesResult,
@@ -43,12 +45,24 @@ class Table:
 
 
 @dataclass(frozen=True)
+class StatusRow:
+    """A row of a status report: `status` is ok, warn, fail, skip or error."""
+
+    status: str
+    name: str
+    text: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
 class View:
-    """How a result looks without --json."""
+    """How a result looks without --json. `report` is for people (stderr): a table on a
+    terminal, plain lines elsewhere; it is printed before the notes."""
 
     data: tuple[str, ...] = ()
     table: Table | None = None
     notes: tuple[Note, ...] = ()
+    report: tuple[StatusRow, ...] = ()
 
 
 @singledispatch
@@ -188,6 +202,26 @@ def _present_pipeline(result: PipelineResult) -> View:
         data=(f"{uri}@{result.digest}",),
         notes=(Note(f"{result.tag} {outcome}: {result.image} ({result.digest})", "success"),),
     )
+
+
+@present.register
+def _present_doctor(result: DoctorReport) -> View:
+    rows = tuple(
+        StatusRow(check.status, check.id, check.finding, check.fix) for check in result.checks
+    )
+    notes = [
+        Note(f"{check.id}: {check.traceback}", "detail")
+        for check in result.checks
+        if check.traceback
+    ]
+    counts = ", ".join(
+        f"{result.count(status)} {status}" for status in CHECK_STATUSES if result.count(status)
+    )
+    summary = f"{len(result.checks)} checks in {result.seconds:.1f} s: {counts or 'none run'}"
+    if result.strict and result.count("warn"):
+        summary += " (warnings fail under --strict)"
+    notes.append(Note(summary, "success" if result.exit_code == 0 else "info"))
+    return View(report=rows, notes=tuple(notes))
 
 
 @singledispatch

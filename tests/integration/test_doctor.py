@@ -1,0 +1,86 @@
+"""`mlrelease doctor` against the real engine, and on this project's own repository."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import REPO
+
+MLRELEASE = Path(sys.executable).with_name("mlrelease")
+GIT_IDENTITY = ("-c", "user.name=Doctor Test", "-c", "user.email=doctor@example.com")
+
+
+def _git(cwd: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
+    return proc.stdout
+
+
+def _doctor(cwd: Path, *args: str) -> tuple[int, dict]:
+    proc = subprocess.run(
+        [str(MLRELEASE), "--json", "doctor", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.returncode, json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This repository as it would be committed now (a clone, with the working tree's changes
+    committed on top), with a freshly trained model, as CI has it before a build."""
+    if not MLRELEASE.exists():
+        pytest.skip("the mlrelease console script is not installed in this environment")
+    copy = tmp_path_factory.mktemp("project") / "mlrelease"
+    _git(REPO.parent, "clone", "--quiet", str(REPO), str(copy))
+    changed = _git(REPO, "ls-files", "-z", "--modified", "--others", "--exclude-standard")
+    for name in filter(None, changed.split("\0")):
+        source, target = REPO / name, copy / name
+        if source.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+        else:
+            target.unlink(missing_ok=True)
+    _git(copy, "add", "--all")
+    _git(copy, *GIT_IDENTITY, "commit", "--quiet", "--allow-empty", "-m", "working tree")
+    subprocess.run(
+        [sys.executable, "-m", "service.train", "--output", "service/model/model.joblib"],
+        cwd=copy,
+        check=True,
+        capture_output=True,
+    )
+    return copy
+
+
+def test_the_engine_check_reports_the_running_engine(docker_client, project: Path) -> None:
+    code, envelope = _doctor(project, "--only", "engine")
+
+    assert code == 0, envelope
+    (check,) = envelope["data"]["checks"]
+    assert check["status"] == "ok"
+    version = docker_client.version()
+    assert check["finding"].startswith(
+        f"Docker Engine {version['Version']} (API {version['ApiVersion']}, "
+    )
+
+
+def test_the_project_passes_every_offline_check_but_the_workflow(
+    docker_client, project: Path
+) -> None:
+    code, envelope = _doctor(project, "--offline")
+
+    checks = {check["id"]: check for check in envelope["data"]["checks"]}
+    # The repository has no release workflow yet: `workflow` fails until it does.
+    workflow = checks.pop("workflow")
+    assert {name: c["status"] for name, c in checks.items()} == dict.fromkeys(checks, "ok"), [
+        c for c in checks.values() if c["status"] != "ok"
+    ]
+    assert code == (1 if workflow["status"] == "fail" else 0)
