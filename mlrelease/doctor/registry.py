@@ -6,8 +6,18 @@ concurrently with the others and is skipped by `--offline`.
 
 from __future__ import annotations
 
-from mlrelease.doctor import config, dockerfile, engine, files, git, secrets, testsuite, workflow
-from mlrelease.doctor.frame import CheckSpec, LocalCheck
+from mlrelease.doctor import (
+    cloud,
+    config,
+    dockerfile,
+    engine,
+    files,
+    git,
+    secrets,
+    testsuite,
+    workflow,
+)
+from mlrelease.doctor.frame import CheckSpec, LocalCheck, RemoteCheck
 
 CHECKS: tuple[CheckSpec, ...] = (
     LocalCheck("config", "Configuration is valid", config.check_config),
@@ -47,4 +57,7 @@ CHECKS: tuple[CheckSpec, ...] = (
         "secrets.workflow", "Workflows take GCP_SA_KEY from secrets", secrets.check_workflow_secrets
     ),
     LocalCheck("workflow", "A workflow runs the tests and mlrelease", workflow.check_workflow),
+    RemoteCheck("credentials", "Google credentials parse and refresh", cloud.check_credentials),
+    RemoteCheck("repository", "The release repository exists", cloud.check_repository),
+    RemoteCheck("permission", "Uploads to the repository are allowed", cloud.check_permission),
 )
