@@ -132,3 +132,20 @@ def test_without_a_destination_push_is_a_configuration_error(tmp_path: Path) -> 
 
     assert result.returncode == 2, result.stderr
     assert "neither gcp_project nor registry_host is set" in result.stderr
+
+
+def test_doctor_checks_a_plain_registry_answers(released, registry) -> None:
+    result = released.mlrelease("--json", "doctor", "--only", "credentials,repository,permission")
+
+    checks = {c["id"]: c for c in json.loads(result.stdout)["data"]["checks"]}
+    assert result.returncode == 0, result.stderr
+    assert checks["repository"]["status"] == "ok"
+    assert registry.host in checks["repository"]["finding"]
+    assert (checks["credentials"]["status"], checks["permission"]["status"]) == ("skip", "skip")
+
+    down = released.mlrelease(
+        "--json", "doctor", "--only", "repository", MLRELEASE_REGISTRY_HOST="127.0.0.1:9"
+    )
+    (check,) = json.loads(down.stdout)["data"]["checks"]
+    assert down.returncode == 1, down.stderr
+    assert (check["status"], check["fix"] != "") == ("fail", True)
