@@ -206,6 +206,25 @@ def _build_summary(result: BuildResult) -> str:
         ("size", _mb(result.size_bytes)),
         ("from the cache", f"{len(result.cached_steps)} of {result.steps} steps"),
     ]
+    for what, change in (
+        ("previous build", result.previous),
+        ("last release", result.last_release),
+    ):
+        if change is not None:
+            rows.append(
+                (
+                    f"against the {what}",
+                    f"{_signed_mb(change.delta_bytes)} "
+                    f"({change.delta_percent:+.1f}%) vs `{change.ref}`",
+                )
+            )
+    if result.budget.warn_mb is not None or result.budget.fail_mb is not None:
+        limits = ", ".join(
+            f"{name} {value:g} MB"
+            for name, value in (("warn", result.budget.warn_mb), ("fail", result.budget.fail_mb))
+            if value is not None
+        )
+        rows.append(("budget", f"{result.budget.status} ({limits})"))
     return "### mlrelease build\n\n" + markdown_table(("", ""), rows)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from mlrelease.config import load_settings
 from mlrelease.render import Output
-from mlrelease.results import Budget, BuildResult
+from mlrelease.results import Budget, BuildResult, SizeChange
 from mlrelease.sizes import (
     BuildRecord,
     budget_error,
@@ -213,3 +213,23 @@ def test_the_build_log_is_a_progress_view_on_a_terminal_and_nothing_when_quiet()
         for line in LOG:
             on_log(line)
     assert quiet.getvalue() == ""
+
+
+def test_the_job_summary_gives_the_change_and_the_budget(tmp_path) -> None:
+    summary = tmp_path / "summary"
+    result = BuildResult(
+        image_id="sha256:" + "c" * 64,
+        tags=("acme/svc:sha-1234567",),
+        size_bytes=420_000_000,
+        steps=3,
+        cached_steps=(),
+        previous=SizeChange("acme/svc:sha-7654321", 400_000_000, 20_000_000),
+        budget=Budget(410, 500, "warn"),
+    )
+
+    Output(env={"GITHUB_STEP_SUMMARY": str(summary)}, stdout=io.StringIO(),
+           stderr=io.StringIO()).emit(result)  # fmt: skip
+
+    text = summary.read_text()
+    assert "| against the previous build | +20.0 MB (+5.0%) vs `acme/svc:sha-7654321` |" in text
+    assert "| budget | warn (warn 410 MB, fail 500 MB) |" in text
