@@ -191,14 +191,20 @@ def check_dockerfile(path: Path) -> None:
         )
 
 
-def cache_sources(client: docker.DockerClient, refs: Sequence[str]) -> tuple[list[str], list[str]]:
+def cache_sources(refs: Sequence[str]) -> tuple[list[str], list[str]]:
     """The `refs` usable as cache sources, pulling those the engine lacks, and a warning for
-    each that could not be pulled (the build goes on without it)."""
+    each that could not be pulled (the build goes on without it).
+
+    Pulls use the user's Docker config, unlike builds: a `docker login` or credential helper
+    is what lets CI pull its last release."""
     from docker.errors import DockerException, ImageNotFound
     from docker.utils import parse_repository_tag
 
     usable: list[str] = []
     warnings: list[str] = []
+    if not refs:
+        return usable, warnings
+    client = docker_client()
     for ref in refs:
         try:
             client.images.get(ref)
@@ -254,9 +260,9 @@ def build(
     check_dockerfile(settings.path("dockerfile"))
     plan = plan_build(settings, GitRepo.discover(settings.root))
     started = time.monotonic()
+    usable, warnings = cache_sources(cache_from)
     with _isolated_docker_config():
         client = docker_client()
-        usable, warnings = cache_sources(client, cache_from)
         built = build_image(
             context=settings.path("context"),
             dockerfile=os.path.relpath(settings.path("dockerfile"), settings.path("context")),

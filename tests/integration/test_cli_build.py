@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mlrelease.image import build_image
+from mlrelease.image import build_image, cache_sources
 from mlrelease.smoke import free_port
 
 pytestmark = pytest.mark.integration
@@ -269,3 +269,30 @@ def test_a_remote_with_credentials_never_reaches_the_labels(service_repo, base_i
     labels = _data(proc)["labels"]
     assert labels["org.opencontainers.image.source"] == "https://example.com/acme/svc"
     assert secret not in proc.stdout + proc.stderr
+
+
+def test_build_smoke_failure_exits_1_after_printing_the_image(
+    service_repo, base_image, tmp_path, cli_image
+):
+    repo = tmp_path / "tampered"
+    shutil.copytree(service_repo, repo)
+    model = repo / "service/model/model.joblib"
+    model.write_bytes(model.read_bytes() + b"tampered")
+    _git(repo, "-c", "user.name=T", "-c", "user.email=t@example.com",
+         "commit", "-qam", "tamper with the model")  # fmt: skip
+
+    proc = _mlrelease(repo, base_image, "build", "--smoke", "-q")
+
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.startswith(f"{cli_image}:sha-")  # built and tagged all the same
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "the file changed after training" in errors[0], proc.stderr
+
+
+def test_cache_sources_keeps_present_images_and_warns_for_unpullable_ones(service_repo, base_image):
+    absent = f"127.0.0.1:{free_port()}/mlrelease-test/absent:1"
+
+    usable, warnings = cache_sources([base_image, absent])
+
+    assert usable == [base_image]
+    assert len(warnings) == 1 and warnings[0].startswith(f"--cache-from {absent}: ")
