@@ -37,6 +37,7 @@ from mlrelease.sizes import (
     budget_error,
     check_budget,
     compare,
+    history_path,
     read_history,
     record_build,
     recorded_before,
@@ -277,21 +278,22 @@ def build(
         )
         base_size = _base_size(client, settings.base_image)
     duration = time.monotonic() - started
-    history = read_history(settings)
-    previous, last_release = compare(history, settings.image, built.size_bytes)
-    record_build(
-        settings,
-        BuildRecord(
-            image=settings.image,
-            ref=built.ref,
-            tags=built.tags,
-            image_id=built.image_id,
-            size_bytes=built.size_bytes,
-            time=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            commit=plan.commit,
-            version=plan.version,
-        ),
+    record = BuildRecord(
+        image=settings.image,
+        ref=built.ref,
+        tags=built.tags,
+        image_id=built.image_id,
+        size_bytes=built.size_bytes,
+        time=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        commit=plan.commit,
+        version=plan.version,
     )
+    previous = last_release = None
+    try:
+        previous, last_release = compare(read_history(settings), settings.image, built.size_bytes)
+        record_build(settings, record)
+    except OSError as err:  # the image is built: a history that cannot be kept is no failure
+        warnings.append(f"the build history {history_path(settings)}: {err.strerror or err}")
     budget = check_budget(settings, built.size_bytes)
     failure: MlreleaseError | None = budget_error(built.ref, built.size_bytes, budget)
     smoked = None
@@ -333,7 +335,13 @@ def size_report(settings: Settings, ref: str | None = None) -> SizeReport:
         except DockerException as err:
             raise EngineError(f"the Docker engine failed to inspect {ref}: {err}") from err
     size = int(image.attrs["Size"])
-    history = recorded_before(read_history(settings), image.id)
+    try:
+        history = recorded_before(read_history(settings), image.id)
+    except OSError as err:
+        raise PreconditionError(
+            f"cannot read the build history {history_path(settings)}: {err.strerror or err}",
+            hint="check the permissions of the .mlrelease directory",
+        ) from err
     previous, last_release = compare(history, _repository(ref), size)
     budget = check_budget(settings, size)
     return SizeReport(
