@@ -296,3 +296,15 @@ def test_cache_sources_keeps_present_images_and_warns_for_unpullable_ones(servic
 
     assert usable == [base_image]
     assert len(warnings) == 1 and warnings[0].startswith(f"--cache-from {absent}: ")
+
+
+def test_size_of_an_image_not_in_the_engine_is_a_precondition(
+    service_repo, base_image, image_namespace
+):
+    proc = _mlrelease(service_repo, base_image, "size", f"{image_namespace}/never-built:1")
+
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"error: the image {image_namespace}/never-built:1 is not in the engine",
+        "hint: build it with `mlrelease build`",
+    ]
