@@ -8,6 +8,13 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONUSERBASE=/install
 COPY requirements.txt /tmp/requirements.txt
 RUN python -m pip install --user --no-cache-dir --no-warn-script-location -r /tmp/requirements.txt
+# The wheels ship their own test suites and their C/Cython sources (a quarter of their size);
+# the service loads neither. Drop them, then byte-compile what is left: the runtime user cannot
+# write __pycache__, so anything not compiled here would be compiled again at every start.
+RUN find /install -type d \( -name tests -o -name test \) -prune -exec rm -rf {} + \
+    && find /install -type f \( -name '*.pyx' -o -name '*.pxd' -o -name '*.pxi' \
+        -o -name '*.c' -o -name '*.cpp' -o -name '*.h' \) -delete \
+    && python -m compileall -q /install
 
 # --- runtime: the installed packages, the model and the service; no compiler, no pip cache ---
 FROM ${PYTHON_IMAGE} AS runtime

@@ -279,8 +279,30 @@ def build(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Rebuild every step, ignoring the cache.")
     ] = False,
+    cache_from: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cache-from",
+            metavar="REF",
+            help="Reuse the layers of this image (pulled first if absent); repeatable.",
+        ),
+    ] = None,
+    size_budget_mb: Annotated[
+        float | None,
+        typer.Option("--size-budget-mb", metavar="MB", help="Override `size_budget_mb`."),
+    ] = None,
+    size_warn_mb: Annotated[
+        float | None,
+        typer.Option("--size-warn-mb", metavar="MB", help="Override `size_warn_mb`."),
+    ] = None,
+    smoke: Annotated[
+        bool, typer.Option("--smoke", help="Smoke-test the image once it is built.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Hide the step log.")] = False,
 ) -> int:
-    """Build the service image for HEAD; print its first tag (sha-<7>) on stdout."""
+    """Build the service image for HEAD; print its first tag (sha-<7>) on stdout.
+
+    Exit 1 over `size_budget_mb` (the image stays tagged) or when --smoke fails."""
     from mlrelease.config import Flag, load_settings
     from mlrelease.image import build as build_image
 
@@ -289,9 +311,44 @@ def build(
         flags={
             "base_image": Flag("--base-image", base_image),
             "build_network": Flag("--network", network),
+            "size_budget_mb": Flag("--size-budget-mb", size_budget_mb),
+            "size_warn_mb": Flag("--size-warn-mb", size_warn_mb),
         }
     )
-    return out.emit(build_image(settings, no_cache=no_cache, on_log=out.build_log))
+    with out.build_progress(quiet=quiet) as on_log:
+        result = build_image(
+            settings, no_cache=no_cache, cache_from=cache_from or (), smoke=smoke, on_log=on_log
+        )
+    return out.emit(result)
+
+
+@app.command()
+def size(
+    ctx: typer.Context,
+    image: Annotated[
+        str | None,
+        typer.Argument(help="The image to report on (default: this HEAD's sha-<7> build)."),
+    ] = None,
+    size_budget_mb: Annotated[
+        float | None,
+        typer.Option("--size-budget-mb", metavar="MB", help="Override `size_budget_mb`."),
+    ] = None,
+    size_warn_mb: Annotated[
+        float | None,
+        typer.Option("--size-warn-mb", metavar="MB", help="Override `size_warn_mb`."),
+    ] = None,
+) -> int:
+    """Report an image's size, largest layers, change against earlier builds and budget."""
+    from mlrelease.config import Flag, load_settings
+    from mlrelease.image import size_report
+
+    settings = load_settings(
+        flags={
+            "size_budget_mb": Flag("--size-budget-mb", size_budget_mb),
+            "size_warn_mb": Flag("--size-warn-mb", size_warn_mb),
+        }
+    )
+    return _output(ctx).emit(size_report(settings, image))
 
 
 @app.command()

@@ -58,6 +58,13 @@ class SmokeTestError(WorkFailed):
     hint = "run the image by hand (`docker run`) and read its log"
 
 
+class SizeBudgetExceeded(WorkFailed):
+    """The built image is larger than `size_budget_mb`; it is still built and tagged."""
+
+    code = "size_budget"
+    hint = "`mlrelease size` shows the largest layers; shrink them or raise size_budget_mb"
+
+
 class UsageError(MlreleaseError):
     """A command was called wrongly: unknown argument, impossible combination."""
 
@@ -71,6 +78,13 @@ class ConfigError(UsageError):
 
     code = "config"
     hint = "fix the value in [tool.mlrelease], the MLRELEASE_* variable or the flag named"
+
+
+class BuildKitSyntax(ConfigError):
+    """The Dockerfile uses syntax only BuildKit knows; docker-py's classic builder would fail."""
+
+    code = "buildkit_syntax"
+    hint = "rewrite the line for the classic builder (plain RUN/COPY, no heredoc, no # syntax=)"
 
 
 class PreconditionError(MlreleaseError):

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mlrelease.errors import (
@@ -115,6 +116,11 @@ class GitRepo:
         """The full sha of HEAD's commit; None in a repository without commits."""
         proc = self._git("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
         return proc.stdout.strip() if proc.returncode == 0 else None
+
+    def committer_time(self, commit: str) -> datetime:
+        """When `commit` was committed (its committer date), as an aware UTC datetime."""
+        stamp = self._output("show", "--no-patch", "--format=%ct", commit).strip()
+        return datetime.fromtimestamp(int(stamp), tz=UTC)
 
     def tags(self) -> dict[str, str | None]:
         """Every tag name with the commit it points at (annotated tags peeled), None if the

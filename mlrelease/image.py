@@ -1,29 +1,51 @@
 """Build the service image with docker-py and describe what was built.
 
 docker-py has no BuildKit: this is the classic builder, which is what the Dockerfile is written
-for. Build failures arrive as stream items, not exceptions, so every item is inspected.
+for, so BuildKit-only syntax is refused before the engine is asked. Build failures arrive as
+stream items, not exceptions, so every item is inspected. `build` is the whole of
+`mlrelease build`: plan, cache sources, build, size history and budget, smoke test.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from mlrelease.errors import BuildError, EngineError, PreconditionError
+from mlrelease.dockerfile import buildkit_only
+from mlrelease.dockerfile import read as read_dockerfile
+from mlrelease.errors import (
+    BuildError,
+    BuildKitSyntax,
+    EngineError,
+    MlreleaseError,
+    PreconditionError,
+    SmokeTestError,
+)
 from mlrelease.git import GitRepo
-from mlrelease.results import BuildResult, Layer
-from mlrelease.versioning import parse_tag
+from mlrelease.plan import head_revision, plan_build
+from mlrelease.results import BuildResult, Layer, SizeReport
+from mlrelease.sizes import (
+    BuildRecord,
+    budget_error,
+    check_budget,
+    compare,
+    history_path,
+    read_history,
+    record_build,
+    recorded_before,
+)
 
 if TYPE_CHECKING:
     import docker
+    from docker.models.images import Image
 
     from mlrelease.config import Settings
 
@@ -69,12 +91,14 @@ def build_image(
     network_mode: str | None = None,
     target: str | None = None,
     nocache: bool = False,
+    cache_from: Sequence[str] = (),
     on_log: Callable[[str], None] = lambda line: None,
     client: docker.DockerClient | None = None,
 ) -> BuildResult:
     """Build `dockerfile` in `context`, tag it with every name in `tags`, and describe the image.
 
-    `on_log` receives each line of the build log as it arrives.
+    `on_log` receives each line of the build log as it arrives; `cache_from` names images,
+    already in the engine, whose layers the builder may reuse.
     """
     from docker.errors import APIError, DockerException
 
@@ -105,6 +129,7 @@ def build_image(
                 forcerm=True,
                 pull=False,
                 nocache=nocache,
+                cache_from=list(cache_from) or None,
                 decode=True,
             )
             for item in stream:
@@ -127,10 +152,7 @@ def build_image(
         for extra in tags[1:]:
             repository, _, tag = extra.rpartition(":")
             image.tag(repository, tag)
-        layers = tuple(
-            Layer(created_by=entry.get("CreatedBy", ""), size_bytes=int(entry.get("Size", 0)))
-            for entry in image.history()
-        )
+        layers = image_layers(image)
     except APIError as err:
         raise BuildError(f"the engine refused the build: {err.explanation or err}") from err
     except DockerException as err:
@@ -145,83 +167,74 @@ def build_image(
     )
 
 
-@dataclass(frozen=True)
-class BuildPlan:
-    """What `mlrelease build` will ask the engine for: names, labels and build arguments."""
-
-    tags: tuple[str, ...]
-    labels: Mapping[str, str]
-    buildargs: Mapping[str, str]
-    dirty: bool
-
-
-@dataclass(frozen=True)
-class Revision:
-    """HEAD as a build sees it: its commit and whether the working tree differs from it."""
-
-    commit: str
-    dirty: bool
-
-    @property
-    def tag(self) -> str:
-        """`sha-<7>`, with `-dirty` appended for an unclean tree."""
-        return f"sha-{self.commit[:7]}{'-dirty' if self.dirty else ''}"
-
-
-def head_revision(repo: GitRepo) -> Revision:
-    """The commit at HEAD and whether the working tree is dirty (untracked files included)."""
-    head = repo.head_commit()
-    if head is None:
-        raise PreconditionError("the repository has no commit yet", hint="commit, then build")
-    # Untracked files count: they go into the build context, so into the image.
-    return Revision(commit=head, dirty=bool(repo.changed_paths(include_untracked=True)))
-
-
-def _model_metadata(model: Path) -> dict[str, Any]:
-    metadata = model.with_suffix(".json")
-    if not model.is_file() or not metadata.is_file():
-        raise PreconditionError(
-            f"no trained model at {model} (with its {metadata.name})",
-            hint="train it with `python -m service.train`, or set `model_path`",
-        )
-    try:
-        return dict(json.loads(metadata.read_text()))
-    except (OSError, ValueError) as err:
-        raise PreconditionError(
-            f"the model metadata {metadata} is unreadable: {err}",
-            hint="retrain with `python -m service.train`",
-        ) from err
-
-
-def plan_build(settings: Settings, repo: GitRepo) -> BuildPlan:
-    """Tags and OCI labels for HEAD: `sha-<7>` always, `vX.Y.Z` when HEAD is at a version tag
-    and the tree is clean, plus the configured aliases."""
-    revision = head_revision(repo)
-    release = None
-    if not revision.dirty:
-        at_head = [name for name, commit in repo.tags().items() if commit == revision.commit]
-        versions = sorted((v, name) for name in at_head if (v := parse_tag(name)) is not None)
-        release = versions[-1][1] if versions else None
-    names = [revision.tag, *([release] if release else []), *settings.tag_aliases]
-    metadata = _model_metadata(settings.path("model_path"))
-    labels = {
-        "org.opencontainers.image.title": settings.image,
-        "org.opencontainers.image.revision": revision.commit,
-        "org.opencontainers.image.version": release or revision.tag,
-        "org.opencontainers.image.created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "org.mlrelease.model.sha256": str(metadata.get("sha256", "")),
-        "org.mlrelease.model.sklearn_version": str(metadata.get("sklearn_version", "")),
-    }
-    if source := repo.remote_url():
-        labels["org.opencontainers.image.source"] = source
-    if revision.dirty:
-        labels["org.mlrelease.dirty"] = "true"
-    return BuildPlan(
-        tags=tuple(f"{settings.image}:{name}" for name in names),
-        labels=labels,
-        buildargs={"PYTHON_IMAGE": settings.base_image},
-        dirty=revision.dirty,
+def image_layers(image: Image) -> tuple[Layer, ...]:
+    """The image's layers, newest first, each with the instruction that made it."""
+    return tuple(
+        Layer(created_by=entry.get("CreatedBy", ""), size_bytes=int(entry.get("Size", 0)))
+        for entry in image.history()
     )
+
+
+def check_dockerfile(path: Path) -> None:
+    """Refuse BuildKit-only syntax (BuildKitSyntax, exit 2) before the engine is asked."""
+    if not path.is_file():
+        return  # build_image says so, with the fix
+    try:
+        uses = buildkit_only(read_dockerfile(path))
+    except (OSError, UnicodeDecodeError) as err:
+        raise PreconditionError(f"cannot read {path}: {err}") from err
+    if uses:
+        first, more = uses[0], uses[1:]
+        also = f" (also line {', '.join(str(use.line) for use in more)})" if more else ""
+        raise BuildKitSyntax(
+            f"{path.name} line {first.line}: {first.what} needs BuildKit, which docker-py's "
+            f"classic builder does not have{also}"
+        )
+
+
+def cache_sources(refs: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The `refs` usable as cache sources, pulling those the engine lacks, and a warning for
+    each that could not be pulled (the build goes on without it).
+
+    Pulls use the user's Docker config, unlike builds: a `docker login` or credential helper
+    is what lets CI pull its last release."""
+    from docker.errors import DockerException, ImageNotFound
+    from docker.utils import parse_repository_tag
+
+    usable: list[str] = []
+    warnings: list[str] = []
+    if not refs:
+        return usable, warnings
+    client = docker_client()
+    for ref in refs:
+        try:
+            client.images.get(ref)
+            usable.append(ref)
+            continue
+        except ImageNotFound:
+            pass
+        except DockerException as err:
+            raise EngineError(f"the Docker engine failed to look up {ref}: {err}") from err
+        repository, tag = parse_repository_tag(ref)
+        try:
+            client.images.pull(repository, tag=tag or "latest")
+            usable.append(ref)
+        except DockerException as err:
+            reason = " ".join(str(getattr(err, "explanation", None) or err).split())
+            warnings.append(
+                f"--cache-from {ref}: not in the engine and the pull failed "
+                f"({reason}); building without it"
+            )
+    return usable, warnings
+
+
+def _base_size(client: docker.DockerClient, base_image: str) -> int | None:
+    from docker.errors import DockerException
+
+    try:
+        return int(client.images.get(base_image).attrs["Size"])
+    except DockerException:
+        return None
 
 
 def default_image(settings: Settings) -> str:
@@ -230,17 +243,121 @@ def default_image(settings: Settings) -> str:
 
 
 def build(
-    settings: Settings, *, no_cache: bool = False, on_log: Callable[[str], None]
+    settings: Settings,
+    *,
+    no_cache: bool = False,
+    cache_from: Sequence[str] = (),
+    smoke: bool = False,
+    on_log: Callable[[str], None],
 ) -> BuildResult:
-    """Build the service image for HEAD as `settings` describe it."""
+    """Build the service image for HEAD as `settings` describe it, record its size in the
+    history, weigh it against the budget and, with `smoke`, smoke-test it.
+
+    Over the budget or failing the smoke test, the image stays built and tagged and the
+    result carries the failure (exit 1).
+    """
+    from mlrelease.smoke import smoke_test
+
+    check_dockerfile(settings.path("dockerfile"))
     plan = plan_build(settings, GitRepo.discover(settings.root))
-    return build_image(
-        context=settings.path("context"),
-        dockerfile=os.path.relpath(settings.path("dockerfile"), settings.path("context")),
-        tags=plan.tags,
-        buildargs=plan.buildargs,
-        labels=plan.labels,
-        network_mode=settings.build_network,
-        nocache=no_cache,
-        on_log=on_log,
+    started = time.monotonic()
+    usable, warnings = cache_sources(cache_from)
+    with _isolated_docker_config():
+        client = docker_client()
+        built = build_image(
+            context=settings.path("context"),
+            dockerfile=os.path.relpath(settings.path("dockerfile"), settings.path("context")),
+            tags=plan.tags,
+            buildargs=plan.buildargs,
+            labels=plan.labels,
+            network_mode=settings.build_network,
+            nocache=no_cache,
+            cache_from=usable,
+            on_log=on_log,
+            client=client,
+        )
+        base_size = _base_size(client, settings.base_image)
+    duration = time.monotonic() - started
+    record = BuildRecord(
+        image=settings.image,
+        ref=built.ref,
+        tags=built.tags,
+        image_id=built.image_id,
+        size_bytes=built.size_bytes,
+        time=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        commit=plan.commit,
+        version=plan.version,
     )
+    previous = last_release = None
+    try:
+        previous, last_release = compare(read_history(settings), settings.image, built.size_bytes)
+        record_build(settings, record)
+    except OSError as err:  # the image is built: a history that cannot be kept is no failure
+        warnings.append(f"the build history {history_path(settings)}: {err.strerror or err}")
+    budget = check_budget(settings, built.size_bytes)
+    failure: MlreleaseError | None = budget_error(built.ref, built.size_bytes, budget)
+    smoked = None
+    if smoke and failure is None:
+        try:
+            smoked = smoke_test(built.ref, client=client)
+        except SmokeTestError as err:
+            failure = err
+    return replace(
+        built,
+        base_image=settings.base_image,
+        base_size_bytes=base_size,
+        labels=dict(plan.labels),
+        duration_s=duration,
+        previous=previous,
+        last_release=last_release,
+        budget=budget,
+        warnings=tuple(warnings),
+        smoke=smoked,
+        failure=failure,
+    )
+
+
+def size_report(settings: Settings, ref: str | None = None) -> SizeReport:
+    """The size of an image already in the engine (default: HEAD's build), its largest layers,
+    the change against earlier builds in the history, and the budget."""
+    from docker.errors import DockerException, ImageNotFound
+
+    ref = ref or default_image(settings)
+    with _isolated_docker_config():
+        client = docker_client()
+        try:
+            image = client.images.get(ref)
+            layers = image_layers(image)
+        except ImageNotFound as err:
+            raise PreconditionError(
+                f"the image {ref} is not in the engine", hint="build it with `mlrelease build`"
+            ) from err
+        except DockerException as err:
+            raise EngineError(f"the Docker engine failed to inspect {ref}: {err}") from err
+    size = int(image.attrs["Size"])
+    try:
+        history = recorded_before(read_history(settings), image.id)
+    except OSError as err:
+        raise PreconditionError(
+            f"cannot read the build history {history_path(settings)}: {err.strerror or err}",
+            hint="check the permissions of the .mlrelease directory",
+        ) from err
+    previous, last_release = compare(history, _repository(ref), size)
+    budget = check_budget(settings, size)
+    return SizeReport(
+        ref=ref,
+        image_id=image.id,
+        size_bytes=size,
+        layers=layers,
+        previous=previous,
+        last_release=last_release,
+        budget=budget,
+        failure=budget_error(ref, size, budget),
+    )
+
+
+def _repository(ref: str) -> str:
+    """`ml-service` of `ml-service:sha-1a2b3c4`, `host:5000/a/b` of `host:5000/a/b:tag`."""
+    name = ref.partition("@")[0]
+    head, _, last = name.rpartition("/")
+    return f"{head}/{last.partition(':')[0]}" if head else last.partition(":")[0]

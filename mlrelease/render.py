@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -38,6 +39,9 @@ _STATUS_STYLES = {
     "error": "bold magenta",
     "skip": "dim",
 }
+
+
+_STEP = re.compile(r"Step (\d+)/(\d+) : (.*)")
 
 
 class Output:
@@ -75,14 +79,17 @@ class Output:
 
     def emit(self, result: Result) -> int:
         """Print a command's result (the envelope with --json, else its view); return the exit
-        code: the result's own `exit_code` if it has one (a report with failing rows), else 0."""
+        code: the result's own `exit_code` if it has one (a report with failing rows), else 0.
+        A result's `failure` (built, but over its budget) follows its data as an error."""
         code = int(getattr(result, "exit_code", ExitCode.OK))
+        failure: MlreleaseError | None = getattr(result, "failure", None)
         if hasattr(result, "github_outputs"):
             write_github_outputs(result.github_outputs(), self._env)
         if (summary := step_summary(result)) is not None:
             append_step_summary(summary, self._env)
         if self.json_mode:
-            self._envelope(ok=code == 0, exit_code=code, data=result.to_data(), errors=[])
+            errors = [_error_entry(failure)] if failure is not None else []
+            self._envelope(ok=code == 0, exit_code=code, data=result.to_data(), errors=errors)
             return code
         view = present(result)
         for line in view.data:
@@ -94,12 +101,14 @@ class Output:
             self.status_report(view.report)
         for note in view.notes:
             self.note(note.text, note.level)
+        if failure is not None:
+            self.fail(failure)
         return code
 
     def fail(self, error: MlreleaseError) -> None:
         """Report an error: `error:` and `hint:` lines on stderr, or the failure envelope."""
         if self.json_mode:
-            entry = {"code": error.code, "message": error.message, "hint": error.hint}
+            entry = _error_entry(error)
             self._envelope(ok=False, exit_code=error.exit_code, data=None, errors=[entry])
             return
         # One line each, whatever the message: scripts and CI logs grep for `error:`.
@@ -205,6 +214,38 @@ class Output:
 
             yield live
 
+    @contextmanager
+    def build_progress(self, *, quiet: bool = False) -> Iterator[Callable[[str], None]]:
+        """Where a build's log goes while it runs: nowhere with `quiet`; on a terminal, a Rich
+        progress view of the steps; elsewhere, plain step lines (`build_log`)."""
+        if quiet:
+            yield lambda line: None
+            return
+        console = None if self.json_mode else self._rich_console()
+        if console is None:
+            yield self.build_log
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        with Progress(
+            "{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("starting the build", total=None)
+
+            def on_log(line: str) -> None:
+                if match := _STEP.match(line):
+                    step, total, what = int(match[1]), int(match[2]), match[3]
+                    progress.update(task, completed=step - 1, total=total, description=what[:60])
+                elif self.verbose:
+                    progress.console.print(line, style="dim", markup=False, highlight=False)
+
+            yield on_log
+            progress.update(task, completed=progress.tasks[0].total or 0, description="built")
+
     def warn(self, text: str) -> None:
         """A warning on stderr, also under --json."""
         self.note(text, "warning")
@@ -246,6 +287,10 @@ class Output:
 
             self._console = Console(file=self.stderr, highlight=False, soft_wrap=True)
         return self._console
+
+
+def _error_entry(error: MlreleaseError) -> dict[str, str]:
+    return {"code": error.code, "message": error.message, "hint": error.hint}
 
 
 def _isatty(stream: IO[str]) -> bool:

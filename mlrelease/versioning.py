@@ -1,7 +1,8 @@
-"""Version rules: semver parsing and precedence, the current version, the next version.
+"""Version rules: the current version from tags, the next version, tag names.
 
-Pure (no I/O): tag names in, versions out. `release.py` applies these rules to a git
-repository.
+Pure (no I/O): tag names in, versions out. Parsing and precedence are the `semver` package's;
+what is here are this project's own rules: the tag prefix, which tag represents a version,
+how each part moves on, and what is refused. `release.py` applies them to a git repository.
 
 Rules, in one place:
 
@@ -27,26 +28,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from enum import StrEnum
+
+import semver
 
 from mlrelease.errors import UsageError
 
 TAG_PREFIX = "v"
 DEFAULT_PRE_TOKEN = "rc"
 
-_NUM = r"(?:0|[1-9][0-9]*)"
-_PRE_ID = r"(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)"
-_BUILD_ID = r"[0-9a-zA-Z-]+"
-_SEMVER = re.compile(
-    rf"(?P<major>{_NUM})\.(?P<minor>{_NUM})\.(?P<patch>{_NUM})"
-    rf"(?:-(?P<pre>{_PRE_ID}(?:\.{_PRE_ID})*))?"
-    rf"(?:\+(?P<build>{_BUILD_ID}(?:\.{_BUILD_ID})*))?",
-    re.ASCII,
-)
 _PRE_TOKEN = re.compile(r"[0-9a-zA-Z-]*[a-zA-Z-][0-9a-zA-Z-]*", re.ASCII)
-
-PreId = int | str
 
 
 class Part(StrEnum):
@@ -58,50 +49,14 @@ class Part(StrEnum):
     prerelease = "prerelease"
 
 
-@dataclass(frozen=True)
-class Version:
-    """A semver version. Ordering is precedence (build ignored); equality compares every field."""
-
-    major: int
-    minor: int
-    patch: int
-    prerelease: tuple[PreId, ...] = ()
-    build: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        text = f"{self.major}.{self.minor}.{self.patch}"
-        if self.prerelease:
-            text += "-" + ".".join(str(part) for part in self.prerelease)
-        if self.build:
-            text += "+" + ".".join(self.build)
-        return text
+class Version(semver.Version):
+    """A semver version: parsing, precedence (build ignored) and equality are the `semver`
+    package's; this project adds only the tag name."""
 
     @property
     def tag(self) -> str:
         """The git tag name for this version, `v` + version."""
         return TAG_PREFIX + str(self)
-
-    @property
-    def precedence(self) -> tuple[object, ...]:
-        """Sort key per semver.org section 11: a release outranks its prereleases; numeric
-        identifiers compare numerically and below alphanumeric ones; a longer prerelease wins
-        when all shared identifiers are equal."""
-        if not self.prerelease:
-            return (self.major, self.minor, self.patch, (1,))
-        ids = tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in self.prerelease)
-        return (self.major, self.minor, self.patch, (0, ids))
-
-    def __lt__(self, other: Version) -> bool:
-        return self.precedence < other.precedence
-
-    def __le__(self, other: Version) -> bool:
-        return self.precedence <= other.precedence
-
-    def __gt__(self, other: Version) -> bool:
-        return self.precedence > other.precedence
-
-    def __ge__(self, other: Version) -> bool:
-        return self.precedence >= other.precedence
 
 
 ZERO = Version(0, 0, 0)
@@ -109,18 +64,14 @@ ZERO = Version(0, 0, 0)
 
 def parse_version(text: str) -> Version | None:
     """Parse a bare semver string (`1.2.3-rc.1+b`); None when it is not valid semver 2.0.0."""
-    match = _SEMVER.fullmatch(text)
-    if match is None:
+    # semver's pattern ends in `$` (which allows a final newline) and its `\d` takes any
+    # Unicode digit: a version is printable ASCII.
+    if not (text.isascii() and text.isprintable()):
         return None
-    pre = match["pre"]
-    build = match["build"]
-    return Version(
-        int(match["major"]),
-        int(match["minor"]),
-        int(match["patch"]),
-        tuple(int(p) if p.isdigit() else p for p in pre.split(".")) if pre else (),
-        tuple(build.split(".")) if build else (),
-    )
+    try:
+        return Version.parse(text)
+    except ValueError:
+        return None
 
 
 def parse_tag(name: str) -> Version | None:
@@ -143,7 +94,7 @@ def current_version(tag_names: Iterable[str]) -> tuple[Version, str | None]:
         return ZERO, None
     # max() keeps the first of equals: scanning names in order, a tie on precedence goes to
     # the tag without build metadata, then to the smallest name.
-    name = max(sorted(tags), key=lambda n: (tags[n].precedence, not tags[n].build))
+    name = max(sorted(tags), key=lambda n: (tags[n], not tags[n].build))
     return tags[name], name
 
 
@@ -162,7 +113,7 @@ def check_pre_token(token: str) -> str:
 
 def next_version(current: Version, part: Part, pre_token: str = DEFAULT_PRE_TOKEN) -> Version:
     """The version after `current` for `part`, per the rules in this module's docstring."""
-    released = replace(current, prerelease=(), build=())  # a prerelease, once released
+    released = Version(current.major, current.minor, current.patch)  # a prerelease, released
     if part is Part.major:
         if current.prerelease and current.minor == 0 and current.patch == 0:
             return released
@@ -180,17 +131,15 @@ def next_version(current: Version, part: Part, pre_token: str = DEFAULT_PRE_TOKE
 
 def _next_prerelease(current: Version, token: str) -> Version:
     if not current.prerelease:
-        return Version(current.major, current.minor, current.patch + 1, (token, 1))
-    ids = current.prerelease
-    counter = ids[1] if ids[0] == token and len(ids) > 1 else None
-    candidate_ids: tuple[PreId, ...] = (
-        (token, counter + 1) if isinstance(counter, int) else (token, 1)
-    )
-    candidate = Version(current.major, current.minor, current.patch, candidate_ids)
+        return Version(current.major, current.minor, current.patch + 1, f"{token}.1")
+    ids = current.prerelease.split(".")
+    counter = ids[1] if ids[0] == token and len(ids) > 1 and ids[1].isdigit() else None
+    number = int(counter) + 1 if counter is not None else 1
+    candidate = Version(current.major, current.minor, current.patch, f"{token}.{number}")
     if candidate > current:
         return candidate
     raise UsageError(
         f"a {token!r} prerelease would sort below the current version {current}",
-        hint=f"use a --pre token that sorts after {ids[0]!s}, or release {current.major}."
+        hint=f"use a --pre token that sorts after {ids[0]}, or release {current.major}."
         f"{current.minor}.{current.patch} first with `mlrelease bump patch`",
     )

@@ -14,13 +14,17 @@ from mlrelease.github import markdown_table
 from mlrelease.results import (
     CHECK_STATUSES,
     AuthResult,
+    Budget,
     BuildResult,
     BumpResult,
     ConfigReport,
     DoctorReport,
+    Layer,
     PipelineResult,
     PushResult,
     ReleasesResult,
+    SizeChange,
+    SizeReport,
     SmokeResult,
     VersionInfo,
 )
@@ -123,28 +127,86 @@ def _present_config(result: ConfigReport) -> View:
 def _present_build(result: BuildResult) -> View:
     cached = f"{len(result.cached_steps)} of {result.steps} steps from the cache"
     notes = [
-        Note(f"Built {result.image_id[7:19]}: {_mb(result.size_bytes)}, {cached}", "success"),
+        *(Note(warning, "warning") for warning in result.warnings),
+        Note(
+            f"Built {result.image_id[7:19]}: {_mb(result.size_bytes)}, {cached}, "
+            f"in {result.duration_s:.1f} s",
+            "success",
+        ),
         *(Note(f"tagged {tag}") for tag in result.tags),
-        Note("largest layers:"),
     ]
-    largest = sorted(result.layers, key=lambda layer: layer.size_bytes, reverse=True)[:5]
-    for layer in largest:
-        step = " ".join(layer.created_by.replace("/bin/sh -c #(nop) ", "").split()) or "(base)"
-        notes.append(Note(f"  {_mb(layer.size_bytes):>10}  {step[:90]}"))
+    if result.base_size_bytes is not None:
+        added = result.size_bytes - result.base_size_bytes
+        notes.append(
+            Note(
+                f"base {result.base_image}: {_mb(result.base_size_bytes)}, "
+                f"the build adds {_mb(added)}"
+            )
+        )
+    notes.extend(
+        _size_notes(
+            result.size_bytes, result.layers, result.previous, result.last_release, result.budget
+        )
+    )
+    if result.smoke is not None:
+        notes.append(_smoke_note(result.smoke))
     return View(data=(result.tags[0],), notes=tuple(notes))
 
 
 @present.register
-def _present_smoke(result: SmokeResult) -> View:
-    return View(
-        data=(result.image,),
-        notes=(
-            Note(
-                f"Smoke test passed: /health after {result.startup_seconds:.1f} s, /ready, "
-                f"/predict gave {result.prediction!r} for the model's example",
-                "success",
-            ),
+def _present_size(result: SizeReport) -> View:
+    notes = [
+        Note(f"{result.ref} ({result.image_id[7:19]}): {_mb(result.size_bytes)}"),
+        *_size_notes(
+            result.size_bytes, result.layers, result.previous, result.last_release, result.budget
         ),
+    ]
+    return View(data=(f"{result.ref} {result.size_bytes}",), notes=tuple(notes))
+
+
+def _size_notes(
+    size: int,
+    layers: tuple[Layer, ...],
+    previous: SizeChange | None,
+    last_release: SizeChange | None,
+    budget: Budget,
+) -> list[Note]:
+    notes = [Note("largest layers:")]
+    for layer in sorted(layers, key=lambda layer: layer.size_bytes, reverse=True)[:5]:
+        step = " ".join(layer.created_by.replace("/bin/sh -c #(nop) ", "").split()) or "(base)"
+        notes.append(Note(f"  {_mb(layer.size_bytes):>10}  {step[:90]}"))
+    for what, change in (("previous build", previous), ("last release", last_release)):
+        if change is not None:
+            notes.append(
+                Note(
+                    f"{_signed_mb(change.delta_bytes)} ({change.delta_percent:+.1f}%) "
+                    f"against the {what} {change.ref} ({_mb(change.size_bytes)})"
+                )
+            )
+    if budget.status == "warn" and budget.warn_mb is not None:
+        over = size - budget.warn_mb * 1e6
+        notes.append(
+            Note(
+                f"{_mb(size)} is over the size warning of {budget.warn_mb:g} MB by "
+                f"{_mb(int(over))}",
+                "warning",
+            )
+        )
+    elif budget.status == "ok" and budget.fail_mb is not None:
+        notes.append(Note(f"within the size budget of {budget.fail_mb:g} MB"))
+    return notes
+
+
+@present.register
+def _present_smoke(result: SmokeResult) -> View:
+    return View(data=(result.image,), notes=(_smoke_note(result),))
+
+
+def _smoke_note(result: SmokeResult) -> Note:
+    return Note(
+        f"Smoke test passed: /health after {result.startup_seconds:.1f} s, /ready, "
+        f"/predict gave {result.prediction!r} for the model's example",
+        "success",
     )
 
 
@@ -238,11 +300,34 @@ def _build_summary(result: BuildResult) -> str:
         ("size", _mb(result.size_bytes)),
         ("from the cache", f"{len(result.cached_steps)} of {result.steps} steps"),
     ]
+    for what, change in (
+        ("previous build", result.previous),
+        ("last release", result.last_release),
+    ):
+        if change is not None:
+            rows.append(
+                (
+                    f"against the {what}",
+                    f"{_signed_mb(change.delta_bytes)} "
+                    f"({change.delta_percent:+.1f}%) vs `{change.ref}`",
+                )
+            )
+    if result.budget.warn_mb is not None or result.budget.fail_mb is not None:
+        limits = ", ".join(
+            f"{name} {value:g} MB"
+            for name, value in (("warn", result.budget.warn_mb), ("fail", result.budget.fail_mb))
+            if value is not None
+        )
+        rows.append(("budget", f"{result.budget.status} ({limits})"))
     return "### mlrelease build\n\n" + markdown_table(("", ""), rows)
 
 
 def _mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
+
+
+def _signed_mb(size: int) -> str:
+    return f"{size / 1e6:+.1f} MB"
 
 
 def _display_value(value: object) -> str:

@@ -6,6 +6,7 @@ MLRELEASE_REQUIRE_ENGINE=1 (as in CI), where a missing engine fails the run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,3 +133,18 @@ def service_context(tmp_path_factory) -> Path:
         capture_output=True,
     )
     return context
+
+
+@pytest.fixture(scope="session")
+def image_namespace(docker_client) -> Iterator[str]:
+    """A repository prefix for this session's images alone (`mlrelease-test-<hex>`): the engine
+    is shared, so names never collide, and at the end only the tags made under it are removed."""
+    from docker.errors import DockerException
+
+    namespace = f"mlrelease-test-{uuid.uuid4().hex[:10]}"
+    yield namespace
+    for image in docker_client.images.list(filters={"reference": f"{namespace}/*"}):
+        for tag in image.tags:
+            if tag.startswith(f"{namespace}/"):
+                with contextlib.suppress(DockerException):
+                    docker_client.images.remove(tag)

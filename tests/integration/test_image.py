@@ -36,8 +36,10 @@ def _step_of(log: list[str], instruction: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def built(docker_client, base_image, service_context) -> tuple[BuildResult, list[str]]:
-    return _build(service_context, base_image, "mlrelease-test/service:first", docker_client)
+def built(
+    docker_client, base_image, service_context, image_namespace
+) -> tuple[BuildResult, list[str]]:
+    return _build(service_context, base_image, f"{image_namespace}/service:first", docker_client)
 
 
 def _run(docker_client, image: str, command: str) -> tuple[int, str]:
@@ -81,14 +83,14 @@ def test_image_has_healthcheck_and_keeps_tests_out(docker_client, built):
 
 
 def test_code_change_rebuild_reuses_dependency_layers(
-    docker_client, base_image, built, service_context, tmp_path
+    docker_client, base_image, built, service_context, tmp_path, image_namespace
 ):
     first, _ = built
     context = tmp_path / "context"
     shutil.copytree(service_context, context)
     app = context / "service" / "app.py"
     app.write_text(app.read_text() + "\n# a code-only change\n")
-    second, log = _build(context, base_image, "mlrelease-test/service:second", docker_client)
+    second, log = _build(context, base_image, f"{image_namespace}/service:second", docker_client)
 
     install = _step_of(log, "RUN python -m pip install")
     copy_code = _step_of(log, "COPY service/*.py")
@@ -101,12 +103,14 @@ def test_code_change_rebuild_reuses_dependency_layers(
     assert first_fs[-1] != second_fs[-1]
 
 
-def test_failing_step_is_a_build_error_naming_the_step(docker_client, base_image, tmp_path):
+def test_failing_step_is_a_build_error_naming_the_step(
+    docker_client, base_image, tmp_path, image_namespace
+):
     (tmp_path / "Dockerfile").write_text(
         "ARG PYTHON_IMAGE\nFROM ${PYTHON_IMAGE}\nRUN echo about to fail && exit 3\n"
     )
     with pytest.raises(BuildError, match=r"step 3/3.*returned a non-zero code: 3"):
-        _build(tmp_path, base_image, "mlrelease-test/broken:1", docker_client)
+        _build(tmp_path, base_image, f"{image_namespace}/broken:1", docker_client)
 
 
 def test_image_pushes_to_the_local_registry(docker_client, built, registry):
@@ -123,3 +127,26 @@ def test_image_pushes_to_the_local_registry(docker_client, built, registry):
         digest = response.headers["Docker-Content-Digest"]
     pushed = [item["aux"]["Digest"] for item in items if "aux" in item]
     assert pushed == [digest]
+
+
+def test_pruned_image_has_no_test_suites_compiles_nothing_and_predicts(docker_client, built):
+    result, _ = built
+    code, found = _run(
+        docker_client,
+        result.image_id,
+        "find /install -type d \\( -name tests -o -name test \\) ; "
+        "find /install \\( -name '*.pyx' -o -name '*.pxd' -o -name '*.c' -o -name '*.h' \\)",
+    )
+    assert code == 0 and found == "", f"left in the image:\n{found}"
+    # Every module has its bytecode, so the non-root service (which cannot write
+    # __pycache__) never compiles at start.
+    code, missing = _run(
+        docker_client,
+        result.image_id,
+        'python -c "import importlib.util as u, pathlib as p; '
+        "print('\\n'.join(str(f) for f in p.Path('/install').rglob('*.py') "
+        'if not p.Path(u.cache_from_source(str(f))).exists()))"',
+    )
+    assert code == 0 and missing == "", f"without bytecode:\n{missing[:2000]}"
+    smoke = smoke_test(result.tags[0], client=docker_client)
+    assert smoke.prediction is not None

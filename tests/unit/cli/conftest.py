@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -142,3 +143,17 @@ def run_script() -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
         )
 
     yield execute
+
+
+@pytest.fixture
+def service_repo(repo: Repo) -> Repo:
+    """A committed repository with a Dockerfile and a (fake) trained model."""
+    model = repo.path / "service" / "model"
+    model.mkdir(parents=True)
+    (model / "model.joblib").write_bytes(b"model bytes")
+    (model / "model.json").write_text(json.dumps({"sha256": "ab" * 32, "sklearn_version": "9.9"}))
+    (repo.path / "Dockerfile").write_text("FROM scratch\n")
+    (repo.path / "pyproject.toml").write_text('[tool.mlrelease]\nimage = "acme/svc"\n')
+    repo.git("add", ".")
+    repo.commit("service")
+    return repo

@@ -12,25 +12,11 @@ from typer.testing import Result
 
 from mlrelease.config import load_settings
 from mlrelease.git import GitRepo
-from mlrelease.image import plan_build
+from mlrelease.plan import plan_build
 
 from .conftest import Repo
 
 Run = Callable[..., Result]
-
-
-@pytest.fixture
-def service_repo(repo: Repo) -> Repo:
-    """A committed repository with a Dockerfile and a (fake) trained model."""
-    model = repo.path / "service" / "model"
-    model.mkdir(parents=True)
-    (model / "model.joblib").write_bytes(b"model bytes")
-    (model / "model.json").write_text(json.dumps({"sha256": "ab" * 32, "sklearn_version": "9.9"}))
-    (repo.path / "Dockerfile").write_text("FROM scratch\n")
-    (repo.path / "pyproject.toml").write_text('[tool.mlrelease]\nimage = "acme/svc"\n')
-    repo.git("add", ".")
-    repo.commit("service")
-    return repo
 
 
 def _plan(repo: Repo):

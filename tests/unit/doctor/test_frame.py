@@ -27,7 +27,10 @@ from mlrelease.render import Output
 from tests.unit.doctor.conftest import ServiceRepo
 
 Run = Callable[..., Result]
-LOCAL_IDS = [spec.id for spec in registry.CHECKS if spec.id != "engine"]
+LOCAL_IDS = [
+    spec.id for spec in registry.CHECKS if isinstance(spec, LocalCheck) and spec.id != "engine"
+]
+REMOTE_IDS = [spec.id for spec in registry.CHECKS if isinstance(spec, RemoteCheck)]
 
 
 def _always(outcome: Outcome) -> Callable[[object], Outcome]:
@@ -37,7 +40,10 @@ def _always(outcome: Outcome) -> Callable[[object], Outcome]:
 def test_a_healthy_service_passes_every_local_check(service: ServiceRepo) -> None:
     report = diagnose(service.path, skipped=["engine"], offline=True)
 
-    assert [(c.id, c.status) for c in report.checks] == [(i, "ok") for i in LOCAL_IDS]
+    assert [(c.id, c.status) for c in report.checks] == [
+        *((i, "ok") for i in LOCAL_IDS),
+        *((i, "skip") for i in REMOTE_IDS),
+    ]
     assert report.exit_code == 0
 
 
@@ -178,7 +184,7 @@ def test_json_lists_every_check_with_a_summary(service: ServiceRepo, run: Run) -
     assert (envelope["command"], envelope["ok"], envelope["exit_code"]) == ("doctor", False, 1)
     data = envelope["data"]
     checks = {check["id"]: check for check in data["checks"]}
-    assert set(checks) == set(LOCAL_IDS) - {"tests.collect"}
+    assert set(checks) == (set(LOCAL_IDS) | set(REMOTE_IDS)) - {"tests.collect"}
     assert set(checks["dockerfile.present"]) == {
         "id",
         "title",
@@ -193,7 +199,8 @@ def test_json_lists_every_check_with_a_summary(service: ServiceRepo, run: Run) -
     assert data["summary"] == {
         s: statuses.count(s) for s in ("ok", "warn", "fail", "skip", "error")
     }
-    assert data["summary"]["skip"] == 7  # every other dockerfile.* check needs the file
+    # Every other dockerfile.* check needs the file; the remote ones are offline.
+    assert data["summary"]["skip"] == 7 + len(REMOTE_IDS)
     assert data["seconds"] >= max(check["seconds"] for check in data["checks"])
     assert (data["offline"], data["strict"]) == (True, False)
 
@@ -243,11 +250,11 @@ def test_an_unknown_check_is_a_usage_error(service: ServiceRepo, run: Run) -> No
 def test_a_registered_remote_check_is_skipped_offline_by_the_command(
     service: ServiceRepo, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    remote = RemoteCheck("repository", "Repository exists", _always(fail("gone", "create it")))
+    remote = RemoteCheck("remote", "Remote answers", _always(fail("gone", "create it")))
     monkeypatch.setattr(registry, "CHECKS", (*registry.CHECKS, remote))
 
-    offline = run("--json", "doctor", "--offline", "--only", "repository")
-    online = run("--json", "doctor", "--only", "repository")
+    offline = run("--json", "doctor", "--offline", "--only", "remote")
+    online = run("--json", "doctor", "--only", "remote")
 
     assert offline.exit_code == 0, offline.output
     assert json.loads(offline.stdout)["data"]["checks"][0]["status"] == "skip"
