@@ -83,3 +83,27 @@ def test_a_wrong_request_token_gets_no_subject_token(gar: GarEmulator, tmp_path)
 
     with pytest.raises(RefreshError):
         load(path).refresh(Request())
+
+
+@pytest.mark.parametrize("kind", ["service_account", "external_account"])
+def test_application_default_credentials_find_the_file(gar, tmp_path, monkeypatch, kind):
+    import google.auth
+    from google.auth.transport.requests import Request
+
+    if kind == "external_account":
+        path = gar.external_account_file(tmp_path)
+    else:
+        path = tmp_path / "key.json"
+        path.write_text(json.dumps(gar.service_account_key()))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+    # As google-github-actions/auth exports it. Without a project, default() asks
+    # cloudresourcemanager.googleapis.com for the pool's project: a URL no setting moves here.
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", gar.project)
+
+    credentials, project = google.auth.default(scopes=SCOPES)
+    credentials.refresh(Request())
+
+    assert project == gar.project
+
+    assert credentials.service_account_email == DEFAULT_ACCOUNT
+    assert artifact_registry(gar, credentials).get_repository(name=REPOSITORY).name == REPOSITORY
