@@ -32,8 +32,9 @@ _HOP_BY_HOP = {
 
 
 def registry_fault(status: int) -> Response:
-    code = {429: "TOOMANYREQUESTS", 503: "UNAVAILABLE"}.get(status, "UNKNOWN")
-    return registry_error(status, code, "the registry is temporarily unavailable")
+    if status == 429:
+        return registry_error(429, "TOOMANYREQUESTS", "too many requests")
+    return registry_error(status, "UNAVAILABLE", "the registry is temporarily unavailable")
 
 
 def registry_router(tokens: RegistryTokenService) -> Callable[[str, str], Route]:

@@ -140,6 +140,21 @@ def test_injected_faults_fail_pushes_then_one_succeeds(engine, gar, image, token
     assert [r[3] for r in manifest_puts[-3:]] == [503, 503, 201]
 
 
+@pytest.mark.parametrize(
+    ("status", "text"),
+    [
+        # The engine drops a message equal to the code's own description ("too many requests").
+        (429, "toomanyrequests"),
+        (500, "received unexpected HTTP status: 500 Internal Server Error"),
+        (502, "received unexpected HTTP status: 502 Bad Gateway"),
+    ],
+)
+def test_what_an_injected_fault_shows_in_the_push_stream(engine, gar, image, token, status, text):
+    gar.fail_next(1, status=status)
+
+    assert error_of(push(engine, image, access_token_auth(token))) == text
+
+
 def test_a_dropped_connection_fails_the_push(engine, gar, image, token):
     gar.fail_next(1, drop=True)
 
