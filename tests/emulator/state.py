@@ -44,7 +44,8 @@ class AccessToken:
 
 
 class State:
-    """Shared by the emulator's servers; every method is thread-safe."""
+    """Shared by the emulator's servers. Methods take the lock; `repositories` and `denied` are
+    changed by the test's thread only, between requests, and replaced whole by reset()."""
 
     def __init__(self, project: str, location: str) -> None:
         self.project = project
