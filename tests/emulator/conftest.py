@@ -1,0 +1,56 @@
+"""Real clients for the emulator's own tests: google-auth, Artifact Registry, docker-py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.emulator import GarEmulator
+from tests.emulator.fixtures import unavailable
+
+SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+REPOSITORY = "projects/test-project/locations/us-central1/repositories/docker"
+
+
+@pytest.fixture
+def credentials(sa_key: dict[str, Any]):
+    """Service-account credentials from the key, holding a token the emulator issued."""
+    from google.auth.transport.requests import Request
+    from google.oauth2 import service_account
+
+    credentials = service_account.Credentials.from_service_account_info(sa_key, scopes=SCOPES)
+    credentials.refresh(Request())
+    return credentials
+
+
+def artifact_registry(gar: GarEmulator, credentials):
+    """The Artifact Registry client sending the access token, as mlrelease builds it."""
+    from google.cloud.artifactregistry_v1 import ArtifactRegistryClient
+    from google.cloud.artifactregistry_v1.services.artifact_registry.transports.rest import (
+        ArtifactRegistryRestTransport,
+    )
+
+    transport = ArtifactRegistryRestTransport(
+        host=gar.api_endpoint, credentials=credentials, always_use_jwt_access=False
+    )
+    return ArtifactRegistryClient(transport=transport)
+
+
+@pytest.fixture
+def client(gar: GarEmulator, credentials):
+    return artifact_registry(gar, credentials)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except DockerException as err:
+        unavailable(f"no Docker engine answers: {err}")
+    yield client
+    client.close()
