@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -31,6 +32,9 @@ MANIFEST_TYPES = (
 )
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 TIMEOUT_S = 30
+ATTEMPTS = 3
+BACKOFF_S = 0.5
+TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
 
 
 @dataclass(frozen=True)
@@ -115,18 +119,33 @@ class RegistryClient:
         headers = dict(headers or {})
         if scope and scope in self._tokens:
             headers["Authorization"] = f"Bearer {self._tokens[scope]}"
-        try:
-            response = session.get(self.base + url, headers=headers, timeout=TIMEOUT_S)
-            if response.status_code == 401 and not allow_unauthorized and scope:
-                self._tokens[scope] = self._token(response, scope)
-                headers["Authorization"] = f"Bearer {self._tokens[scope]}"
-                response = session.get(self.base + url, headers=headers, timeout=TIMEOUT_S)
-        except requests.RequestException as err:
-            raise RegistryError(
-                f"cannot reach the registry {self.host}: {type(err).__name__}",
-                hint=f"check that the registry at {self.host} is up and reachable",
-            ) from None
+        response = self._send(session, url, headers)
+        if response.status_code == 401 and not allow_unauthorized and scope:
+            self._tokens[scope] = self._token(response, scope)
+            headers["Authorization"] = f"Bearer {self._tokens[scope]}"
+            response = self._send(session, url, headers)
         return response
+
+    def _send(
+        self, session: requests.Session, url: str, headers: dict[str, str]
+    ) -> requests.Response:
+        """GET with retries: transient answers (429, 5xx) and broken connections, with backoff."""
+        import requests
+
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                response = session.get(self.base + url, headers=headers, timeout=TIMEOUT_S)
+            except requests.RequestException as err:
+                if attempt == ATTEMPTS:
+                    raise RegistryError(
+                        f"cannot reach the registry {self.host}: {type(err).__name__}",
+                        hint=f"check that the registry at {self.host} is up and reachable",
+                    ) from None
+            else:
+                if response.status_code not in TRANSIENT_STATUSES or attempt == ATTEMPTS:
+                    return response
+            time.sleep(BACKOFF_S * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _token(self, challenge: requests.Response, scope: str) -> str:
         import requests

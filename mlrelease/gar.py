@@ -117,11 +117,11 @@ class ArtifactRegistry:
                 hint=self.grant_hint(),
             )
 
-    def tag_digest(self, image: str, tag: str) -> str | None:
-        """The digest `image:tag` points at, None when the tag does not exist."""
+    def tag_digest(self, tag: str) -> str | None:
+        """The digest the image's `tag` points at, None when the tag does not exist."""
         from google.api_core import exceptions
 
-        name = f"{self.repository_name}/packages/{_escape(image)}/tags/{tag}"
+        name = f"{self.repository_name}/packages/{_escape(self.settings.image)}/tags/{tag}"
         with self._translated():
             try:
                 found = self.client.get_tag(name=name, retry=_retry())
@@ -222,6 +222,7 @@ class ArtifactRegistry:
 
 
 def _retry() -> Any:
+    import requests
     from google.api_core import exceptions, retry
 
     transient = retry.if_exception_type(
@@ -231,6 +232,8 @@ def _retry() -> Any:
         exceptions.ServiceUnavailable,
         exceptions.GatewayTimeout,
         ConnectionError,
+        # A pooled connection the server closed while the engine was pushing.
+        requests.ConnectionError,
     )
     return retry.Retry(predicate=transient, initial=0.5, maximum=4.0, multiplier=2.0, timeout=20)
 

@@ -70,7 +70,7 @@ class Target:
     def resolve(self, tag: str) -> str | None:
         """The digest `tag` points at, through the Artifact Registry API when there is one."""
         if self.gar is not None:
-            return self.gar.tag_digest(self.repository.image, tag)
+            return self.gar.tag_digest(tag)
         found = self.manifest(tag)
         return found.digest if found else None
 

@@ -7,6 +7,7 @@ report then shows the canary masked, so that the session's own output never carr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 
 import pytest
@@ -16,6 +17,11 @@ from tests.emulator import CANARY
 pytest_plugins = ["pytester", "tests.emulator.fixtures"]
 
 MASK = "<canary>"
+
+# Application Default Credentials would probe the GCE metadata server, off this machine; make
+# google-auth skip it (read when google.auth is first imported, so set before any test runs).
+os.environ["NO_GCE_CHECK"] = "true"
+os.environ["GCE_METADATA_HOST"] = os.environ["GCE_METADATA_IP"] = "127.0.0.1:9"
 
 
 @pytest.hookimpl(wrapper=True)

@@ -76,7 +76,12 @@ class ArtifactRegistryApi:
         handler, permission, match = routed
         if self._caller(request) is None:
             return google_errors.unauthenticated()
-        ids = {k: unquote(v) for k, v in match.groupdict().items()}
+        # Package and image IDs escape "/" as %2F, and the client's transcoder escapes that "%"
+        # again (team%252Fapp): decode the URL, then the ID, to get the image name (team/app).
+        ids = {
+            k: unquote(unquote(v)) if k in ("package", "image") else unquote(v)
+            for k, v in match.groupdict().items()
+        }
         resource = (
             f"projects/{ids['project']}/locations/{ids['location']}/repositories/{ids['repo']}"
         )

@@ -62,6 +62,7 @@ class Route:
     target: str  # "token", "api", "registry", ...: what faults and the request log name
     handle: Callable[[Request], Response] | None  # None: the handler class streams it itself
     fault_body: Callable[[int], Response] | None = None  # None: faults never land here
+    also_faults: tuple[str, ...] = ()  # further fault targets that land here first
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -80,7 +81,11 @@ class Handler(BaseHTTPRequestHandler):
         self.route_path = urlsplit(self.path).path
         route = self.server.router(self.command, self.route_path)
         self.target = route.target
-        fault = self.server.state.take_fault(route.target) if route.fault_body else None
+        fault = None
+        if route.fault_body:
+            for target in (*route.also_faults, route.target):
+                if fault := self.server.state.take_fault(target):
+                    break
         if fault is not None:
             self.read_body()
             self.inject(fault, route.fault_body)

@@ -42,7 +42,9 @@ def registry_router(tokens: RegistryTokenService) -> Callable[[str, str], Route]
         if path == TOKEN_PATH:
             return Route("registry-token", tokens.handle)
         if _MANIFEST.match(path):
-            return Route("registry", None, registry_fault)
+            # "push" faults land on the engine's manifest PUT only: a push fails, not a read.
+            pushing = ("push",) if method == "PUT" else ()
+            return Route("registry", None, registry_fault, pushing)
         return Route("registry", None)
 
     return route

@@ -198,8 +198,9 @@ class GarEmulator:
         self, n: int, *, target: str = "registry", status: int = 503, drop: bool = False
     ) -> None:
         """The next n requests to `target` get `status` with an error body, or, with drop, a
-        closed connection. "registry": manifest requests through the registry host; "api": the
-        Artifact Registry API; "token": the OAuth, STS and generateAccessToken endpoints."""
+        closed connection. "registry": manifest requests through the registry host; "push": the
+        engine's manifest PUTs only (a push fails, reads do not); "api": the Artifact Registry
+        API; "token": the OAuth, STS and generateAccessToken endpoints."""
         self._state.fail_next(n, target, status, drop)
 
     def reset(self) -> None:

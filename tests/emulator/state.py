@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.emulator.keys import CANARY, random_id
 
 TOKEN_LIFETIME_S = 3599
-FAULT_TARGETS = ("registry", "api", "token")
+FAULT_TARGETS = ("registry", "push", "api", "token")
 
 
 def now() -> datetime.datetime:

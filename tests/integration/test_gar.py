@@ -188,7 +188,7 @@ def test_a_wrong_key_is_exit_4_and_pushes_nothing(rel, gar, sa_key, docker_clien
 
 def test_a_registry_failing_twice_is_retried_to_success(rel, gar, docker_client) -> None:
     rel.build_image(docker_client, "v1.0.0")
-    gar.fail_next(2, target="registry", status=503)
+    gar.fail_next(2, target="push", status=503)
 
     result = rel.mlrelease("--json", "push", "v1.0.0")
 
@@ -199,7 +199,7 @@ def test_a_registry_failing_twice_is_retried_to_success(rel, gar, docker_client)
 
 def test_a_registry_that_keeps_failing_is_exit_5_and_no_tag(rel, gar, docker_client) -> None:
     rel.build_image(docker_client, "v1.0.0")
-    gar.fail_next(50, target="registry", status=503)
+    gar.fail_next(50, target="push", status=503)
 
     result = rel.mlrelease("push", "v1.0.0", "--attempts", "2")
 

@@ -20,11 +20,6 @@ _SCRUBBED_NAMES = {"MODEL_PATH", "NO_COLOR", "FORCE_COLOR", "TERM", "EMAIL"}
 
 MLRELEASE = Path(sys.executable).with_name("mlrelease")
 
-# Application Default Credentials would probe the GCE metadata server off this machine; make
-# google-auth skip it. Read when google.auth is first imported, so set before any test runs.
-os.environ["NO_GCE_CHECK"] = "true"
-os.environ["GCE_METADATA_HOST"] = os.environ["GCE_METADATA_IP"] = "127.0.0.1:9"
-
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
