@@ -2,9 +2,9 @@
 
 hadolint for the Dockerfile (with the project's .hadolint.yaml); for the workflows the GitHub
 workflow JSON schema (check-jsonschema) and actionlint, which runs shellcheck on every `run:`
-script. All are pinned in requirements-dev.txt as wheels that ship their binaries. A failing
-test prints the linter's findings. Each linter is also shown a known mistake, so that a linter
-that checks nothing cannot pass for a clean file.
+script; the Dependabot configuration against its schema. All are pinned in requirements-dev.txt
+as wheels that ship their binaries. A failing test prints the linter's findings. Each linter is
+also shown a known mistake, so that a linter that checks nothing cannot pass for a clean file.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.y*ml"))
+DEPENDABOT = REPO / ".github" / "dependabot.yml"
 HADOLINT_CONFIG = REPO / ".hadolint.yaml"
 
 
@@ -52,14 +53,10 @@ def _hadolint(dockerfile: Path, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _schema(workflow: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    return _lint(
-        _tool("check-jsonschema"),
-        "--builtin-schema",
-        "vendor.github-workflows",
-        str(workflow),
-        home=home,
-    )
+def _schema(
+    path: Path, home: Path, schema: str = "vendor.github-workflows"
+) -> subprocess.CompletedProcess[str]:
+    return _lint(_tool("check-jsonschema"), "--builtin-schema", schema, str(path), home=home)
 
 
 def _actionlint(workflow: Path, home: Path) -> subprocess.CompletedProcess[str]:
@@ -91,6 +88,11 @@ def test_dockerfile_passes_hadolint(tmp_path: Path) -> None:
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
 def test_workflow_matches_the_github_workflow_schema(workflow: Path, tmp_path: Path) -> None:
     proc = _schema(workflow, tmp_path)
+    assert proc.returncode == 0, _findings(proc)
+
+
+def test_dependabot_configuration_matches_its_schema(tmp_path: Path) -> None:
+    proc = _schema(DEPENDABOT, tmp_path, "vendor.dependabot")
     assert proc.returncode == 0, _findings(proc)
 
 
