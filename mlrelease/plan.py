@@ -105,7 +105,7 @@ def _model_metadata(model: Path) -> dict[str, Any]:
 
 def plan_build(settings: Settings, repo: GitRepo) -> BuildPlan:
     """Tags and OCI labels for HEAD: `sha-<7>` always, `vX.Y.Z` when HEAD is at a version tag
-    and the tree is clean, plus the configured aliases."""
+    and the tree is clean. (`tag_aliases` are moved in the registry by `push`, not here.)"""
     revision = head_revision(repo)
     release = None
     if not revision.dirty:
@@ -114,7 +114,7 @@ def plan_build(settings: Settings, repo: GitRepo) -> BuildPlan:
             ((v, not v.build, name) for name in at_head if (v := parse_tag(name)) is not None),
         )
         release = versions[-1][2] if versions else None
-    names = [revision.tag, *([release] if release else []), *settings.tag_aliases]
+    names = [revision.tag, *([release] if release else [])]
     metadata = _model_metadata(settings.path("model_path"))
     created = repo.committer_time(revision.commit)
     labels = {

@@ -14,6 +14,7 @@ from mlrelease.doctor import (
     files,
     git,
     secrets,
+    size,
     testsuite,
     workflow,
 )
@@ -57,6 +58,7 @@ CHECKS: tuple[CheckSpec, ...] = (
         "secrets.workflow", "Workflows take GCP_SA_KEY from secrets", secrets.check_workflow_secrets
     ),
     LocalCheck("workflow", "A workflow runs the tests and mlrelease", workflow.check_workflow),
+    LocalCheck("size", "The last build is within the size budget", size.check_size),
     RemoteCheck("credentials", "Google credentials parse and refresh", cloud.check_credentials),
     RemoteCheck("repository", "The release repository exists", cloud.check_repository),
     RemoteCheck("permission", "Uploads to the repository are allowed", cloud.check_permission),

@@ -27,8 +27,11 @@ from mlrelease.render import Output
 from tests.unit.doctor.conftest import ServiceRepo
 
 Run = Callable[..., Result]
+# `engine` is left out (no engine in unit tests); `size` skips (nothing built yet).
 LOCAL_IDS = [
-    spec.id for spec in registry.CHECKS if isinstance(spec, LocalCheck) and spec.id != "engine"
+    spec.id
+    for spec in registry.CHECKS
+    if isinstance(spec, LocalCheck) and spec.id not in ("engine", "size")
 ]
 REMOTE_IDS = [spec.id for spec in registry.CHECKS if isinstance(spec, RemoteCheck)]
 
@@ -42,6 +45,7 @@ def test_a_healthy_service_passes_every_local_check(service: ServiceRepo) -> Non
 
     assert [(c.id, c.status) for c in report.checks] == [
         *((i, "ok") for i in LOCAL_IDS),
+        ("size", "skip"),
         *((i, "skip") for i in REMOTE_IDS),
     ]
     assert report.exit_code == 0
@@ -184,7 +188,7 @@ def test_json_lists_every_check_with_a_summary(service: ServiceRepo, run: Run) -
     assert (envelope["command"], envelope["ok"], envelope["exit_code"]) == ("doctor", False, 1)
     data = envelope["data"]
     checks = {check["id"]: check for check in data["checks"]}
-    assert set(checks) == (set(LOCAL_IDS) | set(REMOTE_IDS)) - {"tests.collect"}
+    assert set(checks) == (set(LOCAL_IDS) | {"size"} | set(REMOTE_IDS)) - {"tests.collect"}
     assert set(checks["dockerfile.present"]) == {
         "id",
         "title",
@@ -200,7 +204,7 @@ def test_json_lists_every_check_with_a_summary(service: ServiceRepo, run: Run) -
         s: statuses.count(s) for s in ("ok", "warn", "fail", "skip", "error")
     }
     # Every other dockerfile.* check needs the file; the remote ones are offline.
-    assert data["summary"]["skip"] == 7 + len(REMOTE_IDS)
+    assert data["summary"]["skip"] == 7 + 1 + len(REMOTE_IDS)  # and size: nothing built
     assert data["seconds"] >= max(check["seconds"] for check in data["checks"])
     assert (data["offline"], data["strict"]) == (True, False)
 
