@@ -112,3 +112,37 @@ def remove_images(client, *names: str) -> None:
     for image_id in ids:
         with contextlib.suppress(ImageNotFound):
             client.images.remove(image_id, force=True)
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def service_release_repo(tmp_path: Path, **settings: str) -> ReleaseRepo:
+    """A git repository holding the real service, its Dockerfile and a freshly trained model,
+    configured to build on this machine's base image (and network), as `mlrelease` users do."""
+    import shutil
+
+    local = {
+        key: os.environ[env]
+        for key, env in (
+            ("base_image", "MLRELEASE_BASE_IMAGE"),
+            ("build_network", "MLRELEASE_BUILD_NETWORK"),
+        )
+        if os.environ.get(env)
+    }
+    rel = release_repo(tmp_path, **local, **settings)
+    for name in ("Dockerfile", ".dockerignore", "requirements.txt", ".gitignore"):
+        shutil.copy2(REPO_ROOT / name, rel.path / name)
+    (rel.path / "service").mkdir()
+    for source in (REPO_ROOT / "service").glob("*.py"):
+        shutil.copy2(source, rel.path / "service" / source.name)
+    rel.repo.git("add", "--all")
+    rel.repo.git("commit", "--quiet", "--message", "the service")
+    subprocess.run(
+        [sys.executable, "-m", "service.train"],
+        cwd=rel.path,
+        env=rel.env,
+        check=True,
+        capture_output=True,
+    )
+    return rel
