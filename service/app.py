@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import __version__
+from service.limits import BodyLimitMiddleware
 from service.model import LoadedModel, Prediction, PredictionError, load_model
 from service.schemas import (
     HealthResponse,
@@ -85,11 +86,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="mlrelease inference service",
         version=__version__,
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.model = None
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout
+    )
     app.add_middleware(AccessLogMiddleware)
     _add_routes(app)
     return app
