@@ -7,8 +7,8 @@ code 1; a bad setting with exit 2. The check runs here, before uvicorn starts, b
 uvicorn reports a failing lifespan as a multi-line traceback; the lifespan still does the one
 real load, in each worker.
 
-SIGTERM (and SIGINT) stop the service gracefully: it stops accepting connections, lets the
-requests in flight finish for up to GRACEFUL_TIMEOUT seconds, and exits 0.
+SIGTERM stops the service gracefully: it stops accepting connections, lets the requests
+in flight finish for up to GRACEFUL_TIMEOUT seconds, and exits 0.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The FastAPI app: `create_app()` builds it; the model is loaded once, in the lifespan.
 
 Every client error is a 422 in FastAPI's usual `{"detail": [{"type", "loc", "msg"}]}` shape
-with a message that names the offending field, never a 500.
+with a message that names the offending field, never a 500; only a body too big or too slow to
+arrive is refused earlier, with a 413 or a 408 (`service.limits`).
 """
 
 from __future__ import annotations
