@@ -235,11 +235,11 @@ def predict_rows(
 
 
 def _raise_for_non_finite(matrix: np.ndarray) -> None:
-    bad = np.flatnonzero(~np.isfinite(matrix).all(axis=1))
-    if bad.size:
-        raise PredictionError(
-            "values too far outside the training data to score", rows=bad.tolist()
-        )
+    finite = np.isfinite(matrix)
+    if finite.all():  # the usual case, a few microseconds cheaper than finding the rows
+        return
+    bad = np.flatnonzero(~finite.all(axis=1))
+    raise PredictionError("values too far outside the training data to score", rows=bad.tolist())
 
 
 def load_model(model_path: Path) -> LoadedModel:
