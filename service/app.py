@@ -7,17 +7,19 @@ arrive is refused earlier, with a 413 or a 408 (`service.limits`).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic_core import to_json
+from fastapi.routing import APIRoute
+from pydantic_core import from_json, to_json
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
     )
+    app.router.route_class = FastJSONRoute
     app.state.settings = settings
     app.state.model = None
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
@@ -97,6 +100,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AccessLogMiddleware)
     _add_routes(app)
     return app
+
+
+class FastJSONRequest(Request):
+    """A request whose JSON body pydantic-core parses, about twice as fast as `json.loads`.
+
+    A body it refuses is parsed again by the json module, so that invalid JSON still raises
+    the `JSONDecodeError` whose message and position the 422 quotes.
+    """
+
+    async def json(self) -> Any:
+        """The body parsed as JSON, once."""
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = from_json(body)
+            except ValueError:
+                self._json = json.loads(body)
+        return self._json
+
+
+class FastJSONRoute(APIRoute):
+    """A route that hands its endpoint a `FastJSONRequest`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """FastAPI's handler, called with the faster request."""
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            return await handler(FastJSONRequest(request.scope, request.receive))
+
+        return handle
 
 
 def _add_routes(app: FastAPI) -> None:
