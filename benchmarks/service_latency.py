@@ -98,6 +98,7 @@ def serve(port: int, log_level: str, workers: int) -> None:
         host="127.0.0.1",
         port=port,
         workers=workers,
+        http="service.nodelay:NoDelayH11Protocol",
         log_config=logging_config(log_level),
         log_level=log_level,
         access_log=False,

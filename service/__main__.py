@@ -93,6 +93,7 @@ def main() -> int:
         host=settings.host,
         port=settings.port,
         workers=settings.web_concurrency,
+        http="service.nodelay:NoDelayH11Protocol",
         timeout_graceful_shutdown=settings.graceful_timeout,
         log_config=logging_config(settings.log_level),
         log_level=settings.log_level,
