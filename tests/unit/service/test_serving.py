@@ -243,7 +243,7 @@ def test_a_stalled_body_is_408_after_the_timeout_and_others_are_served_meanwhile
 
     assert status == 408, response
     assert b"request body did not arrive within 1 s (BODY_TIMEOUT)" in response
-    assert 0.5 < waited < 5
+    assert 0.5 < waited < 10  # BODY_TIMEOUT is 1 s; the margin is for a loaded machine
     assert "Traceback" not in stderr
 
 
