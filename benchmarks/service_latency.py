@@ -86,22 +86,18 @@ def bench_app() -> FastAPI:
 
 
 def serve(port: int, log_level: str, workers: int) -> None:
-    """Child process: `bench_app` under uvicorn, as `python -m service` runs the product app."""
-    import uvicorn
-
+    """Child process: `bench_app` served as `python -m service` serves the product app."""
     from service.__main__ import logging_config
+    from service.serving import serve as serve_app
 
-    uvicorn.run(
-        f"{Path(__file__).stem}:bench_app",
-        factory=True,
-        app_dir=str(Path(__file__).parent),
+    serve_app(
+        f"{Path(__file__).stem}:bench_app",  # importable: this script's directory is on sys.path
         host="127.0.0.1",
         port=port,
         workers=workers,
-        http="service.nodelay:NoDelayH11Protocol",
+        graceful_timeout=10,
         log_config=logging_config(log_level),
         log_level=log_level,
-        access_log=False,
     )
 
 

@@ -3,9 +3,9 @@
 Reads the settings, checks the model before listening, then serves with uvicorn on
 HOST:PORT in WEB_CONCURRENCY worker processes. A model that cannot be served (missing, bad
 metadata, checksum or scikit-learn version mismatch) is refused with one log line and exit
-code 1; a bad setting with exit 2. The check runs here, before uvicorn starts, because
-uvicorn reports a failing lifespan as a multi-line traceback; the lifespan still does the one
-real load, in each worker.
+code 1; a bad setting with exit 2; a server that cannot start (its port taken) with exit 3.
+The check runs here, before uvicorn starts, because uvicorn reports a failing lifespan as a
+multi-line traceback; the lifespan still does the one real load, in each worker.
 
 SIGTERM stops the service gracefully: it stops accepting connections, lets the requests
 in flight finish for up to GRACEFUL_TIMEOUT seconds, and exits 0.
@@ -25,6 +25,7 @@ from service.settings import Settings, SettingsError
 
 EXIT_MODEL_REFUSED = 1
 EXIT_BAD_SETTING = 2
+EXIT_NOT_STARTED = 3  # uvicorn's own code for a server whose start-up failed
 
 logger = logging.getLogger("service")
 
@@ -85,22 +86,18 @@ def main() -> int:
         logger.error("%s", err)
         return EXIT_MODEL_REFUSED
 
-    import uvicorn
+    from service.serving import serve
 
-    uvicorn.run(
-        "service.app:create_app",  # an import string: each worker builds its own app
-        factory=True,
+    started = serve(
+        "service.app:create_app",
         host=settings.host,
         port=settings.port,
         workers=settings.web_concurrency,
-        http="service.nodelay:NoDelayH11Protocol",
-        timeout_graceful_shutdown=settings.graceful_timeout,
+        graceful_timeout=settings.graceful_timeout,
         log_config=logging_config(settings.log_level),
         log_level=settings.log_level,
-        access_log=False,  # the app logs one line per request itself
-        server_header=False,
     )
-    return 0
+    return 0 if started else EXIT_NOT_STARTED
 
 
 if __name__ == "__main__":

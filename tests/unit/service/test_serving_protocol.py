@@ -9,7 +9,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
-from service.nodelay import NoDelayH11Protocol
+from service.serving import NoDelayH11Protocol
 
 
 async def _asgi_app(scope: dict, receive: object, send: object) -> None:
