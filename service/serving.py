@@ -3,8 +3,9 @@
 Two corrections to uvicorn's defaults, both for the several-worker case:
 - Nagle's algorithm is turned off on every connection. asyncio turns it off only for sockets
   that report `IPPROTO_TCP`, and the listening socket that uvicorn binds itself for several
-  workers reports 0 (uvicorn issue 3149); with Nagle on, the body of each response, written
-  after its headers, waited for the client's delayed ACK, about 40 ms a request.
+  workers reports 0 (https://github.com/Kludex/uvicorn/issues/3149); with Nagle on, the body
+  of each response, written after its headers, waited for the client's delayed ACK, about
+  40 ms a request.
 - On SIGTERM the supervisor closes its copy of the listening socket at once, as the workers
   close theirs, so that new connections are refused instead of queued until the last worker
   has finished and then reset.
