@@ -5,7 +5,8 @@
 Starts the real app (`service.app.create_app`) under uvicorn in a subprocess on a free
 127.0.0.1 port, with one extra route added only here, `GET /bench/constant`, that returns
 a constant. One keep-alive httpx client then times, sequentially, `/predict` with one row,
-`/predict` with a batch of 100 rows, and the constant route, and prints p50/p99 latency,
+`/predict` with a batch of 100 rows, and the constant route, taking turns in rounds of 100
+requests, and prints p50/p99 latency,
 requests/s and the ratios against the constant route. Trains a model into a temporary
 directory unless `--model` is given.
 """
@@ -13,6 +14,7 @@ directory unless `--model` is given.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import socket
@@ -21,19 +23,25 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # run as a script from anywhere: make `service` importable
 
 CONSTANT_PATH = "/bench/constant"
+JSON = {"content-type": "application/json"}
 BATCH_SIZE = 100
 START_TIMEOUT_S = 30.0
+ROUND_SIZE = 100  # requests per scenario before the next scenario takes its turn
 
 
 @dataclass(frozen=True)
@@ -61,24 +69,57 @@ class Measurement:
         return len(self.latencies_s) / self.elapsed_s
 
 
-def serve(model_path: Path, port: int, log_level: str) -> None:
-    """Child process: the product app plus the benchmark-only constant route, under uvicorn."""
-    import uvicorn
+def bench_app() -> FastAPI:
+    """The product app, settings from the environment, plus the benchmark-only constant route.
 
-    from service.__main__ import configure_logging
+    A factory that uvicorn imports by name, so that every worker process builds one.
+    """
     from service.app import create_app
-    from service.settings import Settings
 
-    configure_logging(log_level)
-    app = create_app(Settings(model_path=model_path, host="127.0.0.1", port=port))
+    app = create_app()
 
     @app.get(CONSTANT_PATH)
     async def constant() -> dict[str, str]:
         return {"status": "ok"}
 
-    uvicorn.run(
-        app, host="127.0.0.1", port=port, log_config=None, log_level=log_level, access_log=False
+    return app
+
+
+def serve(port: int, log_level: str, workers: int) -> None:
+    """Child process: `bench_app` served as `python -m service` serves the product app."""
+    from service.__main__ import logging_config
+    from service.serving import serve as serve_app
+
+    serve_app(
+        f"{Path(__file__).stem}:bench_app",  # importable: this script's directory is on sys.path
+        host="127.0.0.1",
+        port=port,
+        workers=workers,
+        graceful_timeout=10,
+        log_config=logging_config(log_level),
+        log_level=log_level,
     )
+
+
+@contextmanager
+def running_server(
+    model_path: Path, log_level: str, workers: int = 1
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start `serve` in a subprocess on a free port; yield its base URL and process once ready."""
+    port = _free_port()
+    command = [sys.executable, __file__, "--serve", "--port", str(port)]
+    command += ["--log-level", log_level, "--workers", str(workers)]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "MODEL_PATH": str(model_path)}
+    base_url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as server_log:
+        process = subprocess.Popen(command, env=env, stdout=server_log, stderr=server_log)
+        try:
+            with httpx.Client(base_url=base_url, timeout=10) as client:
+                _wait_ready(client, process, server_log)
+            yield base_url, process
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def _free_port() -> int:
@@ -104,20 +145,37 @@ def _wait_ready(client: httpx.Client, process: subprocess.Popen[bytes], log: IO[
 
 
 def measure(
-    name: str, rows: int, call: Callable[[], int], requests: int, warmup: int
-) -> Measurement:
-    """Time `requests` sequential calls after `warmup` untimed ones; every call must be 200."""
-    for _ in range(warmup):
-        call()
-    latencies = []
-    started = time.perf_counter()
-    for _ in range(requests):
-        before = time.perf_counter()
-        status = call()
-        latencies.append(time.perf_counter() - before)
-        if status != 200:
-            raise SystemExit(f"error: {name} answered {status}")
-    return Measurement(name, rows, latencies, time.perf_counter() - started)
+    scenarios: list[tuple[str, int, Callable[[], int]]], requests: int, warmup: int
+) -> list[Measurement]:
+    """Time `requests` sequential calls per scenario after `warmup` untimed ones.
+
+    The scenarios take turns in rounds, so that a noisy neighbour on the machine slows them
+    all alike and the ratios between them stay fair. Every call must answer 200.
+    """
+    for _, _, call in scenarios:
+        for _ in range(warmup):
+            call()
+    latencies: list[list[float]] = [[] for _ in scenarios]
+    elapsed = [0.0 for _ in scenarios]
+    for round_size in _rounds(requests):
+        for index, (name, _, call) in enumerate(scenarios):
+            started = time.perf_counter()
+            for _ in range(round_size):
+                before = time.perf_counter()
+                status = call()
+                latencies[index].append(time.perf_counter() - before)
+                if status != 200:
+                    raise SystemExit(f"error: {name} answered {status}")
+            elapsed[index] += time.perf_counter() - started
+    return [
+        Measurement(name, rows, latencies[index], elapsed[index])
+        for index, (name, rows, _) in enumerate(scenarios)
+    ]
+
+
+def _rounds(requests: int, per_round: int = ROUND_SIZE) -> list[int]:
+    full, rest = divmod(requests, per_round)
+    return [per_round] * full + ([rest] if rest else [])
 
 
 def run(model_path: Path, requests: int, warmup: int, log_level: str) -> list[Measurement]:
@@ -128,38 +186,28 @@ def run(model_path: Path, requests: int, warmup: int, log_level: str) -> list[Me
 
     example = verify_artifact(model_path).example.instance
     batch = load_breast_cancer().data[:BATCH_SIZE].tolist()
-    port = _free_port()
-    command = [sys.executable, __file__, "--serve", "--model", str(model_path)]
-    command += ["--port", str(port), "--log-level", log_level]
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    with tempfile.TemporaryFile() as server_log:
-        process = subprocess.Popen(command, env=env, stdout=server_log, stderr=server_log)
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-                _wait_ready(client, process, server_log)
-                one = {"instance": example}
-                many = {"instances": batch}
-                scenarios: list[tuple[str, int, Callable[[], int]]] = [
-                    (
-                        "POST /predict, 1 row",
-                        1,
-                        lambda: client.post("/predict", json=one).status_code,
-                    ),
-                    (
-                        f"POST /predict, {BATCH_SIZE} rows",
-                        BATCH_SIZE,
-                        lambda: client.post("/predict", json=many).status_code,
-                    ),
-                    (
-                        f"GET {CONSTANT_PATH} (bare)",
-                        0,
-                        lambda: client.get(CONSTANT_PATH).status_code,
-                    ),
-                ]
-                return [measure(*scenario, requests, warmup) for scenario in scenarios]
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    # Encoded once, as a load generator sends a fixed body: the client's JSON encoding is not
+    # the service's time.
+    one = json.dumps({"instance": example}).encode()
+    many = json.dumps({"instances": batch}).encode()
+    with (
+        running_server(model_path, log_level) as (base_url, _),
+        httpx.Client(base_url=base_url, timeout=10) as client,
+    ):
+        scenarios: list[tuple[str, int, Callable[[], int]]] = [
+            (
+                "POST /predict, 1 row",
+                1,
+                lambda: client.post("/predict", content=one, headers=JSON).status_code,
+            ),
+            (
+                f"POST /predict, {BATCH_SIZE} rows",
+                BATCH_SIZE,
+                lambda: client.post("/predict", content=many, headers=JSON).status_code,
+            ),
+            (f"GET {CONSTANT_PATH} (bare)", 0, lambda: client.get(CONSTANT_PATH).status_code),
+        ]
+        return measure(scenarios, requests, warmup)
 
 
 def render(results: list[Measurement], requests: int) -> str:
@@ -198,9 +246,10 @@ def main() -> int:
     )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.model, args.port, args.log_level)
+        serve(args.port, args.log_level, args.workers)
         return 0
     if args.requests < 2:
         parser.error("--requests must be at least 2 to compute percentiles")

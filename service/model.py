@@ -110,12 +110,68 @@ def verify_artifact(model_path: Path) -> ModelMetadata:
 
 
 @dataclass(frozen=True)
+class LinearScorer:
+    """`predict_proba` of a fitted StandardScaler + binary LogisticRegression, in plain numpy.
+
+    The same operations in the same order as scikit-learn's, so the same probabilities, minus
+    its per-call input checks: those cost about 0.1 ms a call, most of what scoring one row
+    takes. `predict_rows` checks shape and finiteness itself.
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef_t: np.ndarray
+    intercept: np.ndarray
+    classes: np.ndarray
+
+    @classmethod
+    def matching(cls, estimator: Any, probe: np.ndarray) -> LinearScorer | None:
+        """The scorer for `estimator` if it is such a pipeline and agrees exactly on `probe`."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
+        steps = [step for _, step in getattr(estimator, "steps", [])]
+        if [type(step) for step in steps] != [StandardScaler, LogisticRegression]:
+            return None
+        scaler, classifier = steps
+        if scaler.scale_ is None or not scaler.with_mean or len(classifier.classes_) != 2:
+            return None
+        scorer = cls(
+            scaler.mean_,
+            scaler.scale_,
+            classifier.coef_.T,
+            classifier.intercept_,
+            classifier.classes_,
+        )
+        expected = estimator.predict_proba(probe)
+        return (
+            scorer
+            if np.array_equal(scorer.predict_proba(scorer.transform(probe)), expected)
+            else None
+        )
+
+    def transform(self, matrix: np.ndarray) -> np.ndarray:
+        """Centre and scale, as `StandardScaler.transform`."""
+        scaled = matrix - self.mean
+        scaled /= self.scale
+        return scaled
+
+    def predict_proba(self, scaled: np.ndarray) -> np.ndarray:
+        """Class probabilities, as `LogisticRegression.predict_proba` for two classes."""
+        from scipy.special import expit
+
+        positive = expit((scaled @ self.coef_t + self.intercept).reshape(-1))
+        return np.stack([1 - positive, positive], axis=1)
+
+
+@dataclass(frozen=True)
 class LoadedModel:
     """A verified estimator with its metadata; safe to share between request threads."""
 
     estimator: Any
     metadata: ModelMetadata
     path: Path
+    linear: LinearScorer | None = None  # the fast path, when the estimator has one
 
     @property
     def sha256(self) -> str:
@@ -134,28 +190,39 @@ class LoadedModel:
 
     def predict(self, rows: Sequence[Sequence[float]]) -> Prediction:
         """Score rows of finite floats, each with `n_features` values."""
-        return predict_rows(self.estimator, rows, n_features=self.n_features)
+        return predict_rows(self.estimator, rows, n_features=self.n_features, linear=self.linear)
 
 
-def predict_rows(estimator: Any, rows: Sequence[Sequence[float]], *, n_features: int) -> Prediction:
+def predict_rows(
+    estimator: Any,
+    rows: Sequence[Sequence[float]],
+    *,
+    n_features: int,
+    linear: LinearScorer | None = None,
+) -> Prediction:
     """Score a batch; the label of a row is its most probable class, so the two always agree.
 
-    Raises `PredictionError` for a wrong shape, or naming the rows whose values are so far
-    outside the training data that an intermediate result or a probability overflows.
+    `linear`, when given, stands in for `estimator`. Raises `PredictionError` for a wrong
+    shape, or naming the rows whose values are so far outside the training data that an
+    intermediate result or a probability overflows.
     """
     matrix = np.asarray(rows, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[1] != n_features:
         raise PredictionError(f"expected rows of {n_features} values, got shape {matrix.shape}")
-    # Step through a pipeline by hand: finite input such as 1e308 can overflow in the scaler,
-    # and the final step would then reject the whole batch without saying which row.
-    steps = [
-        step for _, step in getattr(estimator, "steps", []) if step not in (None, "passthrough")
-    ]
-    final = steps.pop() if steps else estimator
+    if linear is not None:
+        transforms, final, classes = [linear.transform], linear, linear.classes
+    else:
+        # Step through a pipeline by hand: finite input such as 1e308 can overflow in the
+        # scaler, and the final step would then reject the whole batch without saying which row.
+        steps = [
+            step for _, step in getattr(estimator, "steps", []) if step not in (None, "passthrough")
+        ]
+        final = steps.pop() if steps else estimator
+        transforms, classes = [step.transform for step in steps], final.classes_
     with np.errstate(all="ignore"):  # overflow is detected per row below, not warned about
         try:
-            for step in steps:
-                matrix = step.transform(matrix)
+            for transform in transforms:
+                matrix = transform(matrix)
                 _raise_for_non_finite(matrix)
             probabilities = final.predict_proba(matrix)
         except PredictionError:
@@ -163,16 +230,16 @@ def predict_rows(estimator: Any, rows: Sequence[Sequence[float]], *, n_features:
         except ValueError as err:
             raise PredictionError(f"the model cannot score these values: {_one_line(err)}") from err
     _raise_for_non_finite(probabilities)
-    labels = np.asarray(final.classes_)[np.argmax(probabilities, axis=1)]
+    labels = np.asarray(classes)[np.argmax(probabilities, axis=1)]
     return Prediction(labels=[str(label) for label in labels], probabilities=probabilities.tolist())
 
 
 def _raise_for_non_finite(matrix: np.ndarray) -> None:
-    bad = np.flatnonzero(~np.isfinite(matrix).all(axis=1))
-    if bad.size:
-        raise PredictionError(
-            "values too far outside the training data to score", rows=bad.tolist()
-        )
+    finite = np.isfinite(matrix)
+    if finite.all():  # the usual case, a few microseconds cheaper than finding the rows
+        return
+    bad = np.flatnonzero(~finite.all(axis=1))
+    raise PredictionError("values too far outside the training data to score", rows=bad.tolist())
 
 
 def load_model(model_path: Path) -> LoadedModel:
@@ -200,4 +267,6 @@ def load_model(model_path: Path) -> LoadedModel:
             f"model file {model_path} does not match its metadata (classes {classes}, "
             f"{n_features} features); retrain with {TRAIN_COMMAND}"
         )
-    return LoadedModel(estimator=estimator, metadata=metadata, path=model_path)
+    probe = np.array([metadata.example.instance, [0.0] * len(metadata.feature_names)])
+    linear = LinearScorer.matching(estimator, probe)
+    return LoadedModel(estimator=estimator, metadata=metadata, path=model_path, linear=linear)

@@ -14,10 +14,12 @@ from pathlib import Path
 # Resolved from this file, not the CWD, so the default works from anywhere and in the image.
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "model" / "model.joblib"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
-# Generous per-row allowance (a row of 30 floats is under 1 KiB of JSON): the byte limit only
-# stops a body too big to parse safely; MAX_BATCH gives the precise 422 for a long batch.
-BODY_BYTES_PER_ROW = 16 * 1024
-BODY_BYTES_BASE = 1024 * 1024
+# The default body limit is a little above MAX_BATCH rows of JSON: a row of 30 floats is under
+# 800 bytes even at full precision, so 1 KiB a row, at least 1 MiB, plus room for the envelope.
+# It only stops a body too big to parse safely; MAX_BATCH gives the precise 422 for a long batch.
+BODY_BYTES_PER_ROW = 1024
+BODY_BYTES_FLOOR = 1024 * 1024
+BODY_BYTES_ENVELOPE = 16 * 1024
 
 
 class SettingsError(ValueError):
@@ -33,15 +35,21 @@ class Settings:
     port: int = 8080
     max_batch: int = 1000
     log_level: str = "info"
+    body_limit: int | None = None  # MAX_BODY_BYTES; None: derived from max_batch
+    body_timeout: int = 10  # seconds a request body may take to arrive
+    web_concurrency: int = 1  # worker processes
+    graceful_timeout: int = 10  # seconds in-flight requests get to finish on SIGTERM
 
     @property
     def max_body_bytes(self) -> int:
-        """Request body limit derived from `max_batch`; larger bodies get 413 before parsing."""
-        return BODY_BYTES_BASE + self.max_batch * BODY_BYTES_PER_ROW
+        """Request body limit (`MAX_BODY_BYTES`, else derived from `max_batch`); larger is 413."""
+        if self.body_limit is not None:
+            return self.body_limit
+        return max(BODY_BYTES_FLOOR, self.max_batch * BODY_BYTES_PER_ROW) + BODY_BYTES_ENVELOPE
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read `MODEL_PATH`, `HOST`, `PORT`, `MAX_BATCH` and `LOG_LEVEL`; empty counts as unset.
+        """Read the service's variables (README, "The service"); empty counts as unset.
 
         Raises `SettingsError` naming the variable and its value when one is unusable.
         """
@@ -53,6 +61,7 @@ class Settings:
 
         defaults = cls()
         model_path = get("MODEL_PATH")
+        raw_body_limit = get("MAX_BODY_BYTES")
         log_level = (get("LOG_LEVEL") or defaults.log_level).lower()
         if log_level not in LOG_LEVELS:
             raise SettingsError(f"LOG_LEVEL={log_level!r} is not one of {', '.join(LOG_LEVELS)}")
@@ -62,6 +71,20 @@ class Settings:
             port=_int_in_range("PORT", get("PORT"), defaults.port, low=1, high=65535),
             max_batch=_int_in_range("MAX_BATCH", get("MAX_BATCH"), defaults.max_batch, low=1),
             log_level=log_level,
+            body_limit=(
+                _int_in_range("MAX_BODY_BYTES", raw_body_limit, 0, low=1)
+                if raw_body_limit
+                else None
+            ),
+            body_timeout=_int_in_range(
+                "BODY_TIMEOUT", get("BODY_TIMEOUT"), defaults.body_timeout, low=1
+            ),
+            web_concurrency=_int_in_range(
+                "WEB_CONCURRENCY", get("WEB_CONCURRENCY"), defaults.web_concurrency, low=1
+            ),
+            graceful_timeout=_int_in_range(
+                "GRACEFUL_TIMEOUT", get("GRACEFUL_TIMEOUT"), defaults.graceful_timeout, low=1
+            ),
         )
 
 

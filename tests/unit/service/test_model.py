@@ -6,16 +6,19 @@ import json
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pytest
 import sklearn
 
 from service.model import (
+    LinearScorer,
     LoadedModel,
     ModelLoadError,
     PredictionError,
     file_sha256,
     load_model,
     metadata_path_for,
+    predict_rows,
     verify_artifact,
 )
 
@@ -153,3 +156,38 @@ def test_predict_names_rows_whose_values_overflow(trained_model: Path, extreme: 
 def test_predict_rejects_a_wrong_shape(trained_model: Path) -> None:
     with pytest.raises(PredictionError, match="expected rows of 30 values"):
         load_model(trained_model).predict([[1.0, 2.0]])
+
+
+def test_the_served_pipeline_scores_through_the_linear_fast_path(trained_model: Path) -> None:
+    from sklearn.datasets import load_breast_cancer
+
+    model = load_model(trained_model)
+    data = load_breast_cancer().data
+    wide = np.random.default_rng(0).normal(scale=data.std(axis=0) * 5, size=(500, 30))
+    rows = np.vstack([data, wide]).tolist()
+
+    assert model.linear is not None
+    fast = model.predict(rows)
+    generic = predict_rows(model.estimator, rows, n_features=30)
+
+    assert fast.probabilities == generic.probabilities  # bit for bit, not approximately
+    assert fast.labels == generic.labels
+    assert fast.probabilities == model.estimator.predict_proba(np.asarray(rows)).tolist()
+
+
+def test_other_estimators_take_the_generic_path() -> None:
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    x, y = load_iris(return_X_y=True)
+    probe = x[:2]
+    three_classes = make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
+    other_scaler = make_pipeline(MinMaxScaler(), LogisticRegression()).fit(x, y > 0)
+
+    assert LinearScorer.matching(three_classes, probe) is None
+    assert LinearScorer.matching(other_scaler, probe) is None
+    assert LinearScorer.matching(LogisticRegression().fit(x, y > 0), probe) is None
+    prediction = predict_rows(three_classes, x[:5].tolist(), n_features=4)
+    assert prediction.probabilities == three_classes.predict_proba(x[:5]).tolist()

@@ -43,6 +43,32 @@ def test_reads_every_variable() -> None:
     )
 
 
+def test_reads_the_serving_variables() -> None:
+    env = {
+        "MAX_BODY_BYTES": "5000",
+        "BODY_TIMEOUT": "3",
+        "WEB_CONCURRENCY": "4",
+        "GRACEFUL_TIMEOUT": "20",
+    }
+    settings = Settings.from_env(env)
+
+    assert (settings.max_body_bytes, settings.body_timeout) == (5000, 3)
+    assert (settings.web_concurrency, settings.graceful_timeout) == (4, 20)
+
+
+def test_serving_defaults() -> None:
+    settings = Settings.from_env({})
+
+    assert (settings.web_concurrency, settings.graceful_timeout, settings.body_timeout) == (
+        1,
+        10,
+        10,
+    )
+    # A little above MAX_BATCH rows of JSON: 1000 full-precision rows of 30 floats are ~0.8 MB.
+    assert settings.max_body_bytes == 1024 * 1024 + 16 * 1024
+    assert Settings(max_batch=4000).max_body_bytes == 4000 * 1024 + 16 * 1024
+
+
 def test_empty_values_count_as_unset() -> None:
     assert Settings.from_env({"MODEL_PATH": "", "PORT": " ", "LOG_LEVEL": ""}) == Settings()
 
@@ -56,6 +82,12 @@ def test_empty_values_count_as_unset() -> None:
         ({"MAX_BATCH": "0"}, "MAX_BATCH=0 must be at least 1"),
         ({"MAX_BATCH": "1.5"}, "MAX_BATCH='1.5' is not an integer"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='loud' is not one of"),
+        ({"MAX_BODY_BYTES": "1MB"}, "MAX_BODY_BYTES='1MB' is not an integer"),
+        ({"MAX_BODY_BYTES": "0"}, "MAX_BODY_BYTES=0 must be at least 1"),
+        ({"BODY_TIMEOUT": "0"}, "BODY_TIMEOUT=0 must be at least 1"),
+        ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY=0 must be at least 1"),
+        ({"WEB_CONCURRENCY": "two"}, "WEB_CONCURRENCY='two' is not an integer"),
+        ({"GRACEFUL_TIMEOUT": "-1"}, "GRACEFUL_TIMEOUT=-1 must be at least 1"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
