@@ -131,13 +131,18 @@ class ArtifactRegistry:
         return str(found.version).rsplit("/", 1)[-1] or None
 
     def list_images(self) -> list[RemoteImage]:
-        """Every image in the repository with its tags, digest, size and upload time."""
+        """Every image of the configured image name (a repository holds many), with its tags,
+        digest, compressed size and upload time."""
 
         def fetch(retry: Any) -> list[Any]:
             return list(self.client.list_docker_images(parent=self.repository_name, retry=retry))
 
+        # uri: HOST/PROJECT/REPOSITORY/IMAGE@sha256:...
+        suffix = f"/{self.settings.repository}/{self.settings.image}"
         images = []
         for item in self._call(fetch):
+            if not item.uri.partition("@")[0].endswith(suffix):
+                continue
             images.append(
                 RemoteImage(
                     uri=item.uri,
