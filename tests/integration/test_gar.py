@@ -177,6 +177,18 @@ def test_a_denied_upload_permission_is_exit_4_with_the_grant_command(
     assert_no_secret(result, CANARY)
 
 
+def test_a_forbidden_repository_is_exit_4_with_the_grant_command(rel, gar, docker_client) -> None:
+    rel.build_image(docker_client, "v1.0.0")
+    gar.deny("artifactregistry.repositories.get")
+
+    result = rel.mlrelease("push", "v1.0.0")
+
+    assert result.returncode == 4, result.stderr
+    assert "is denied access to the repository docker" in result.stderr
+    assert "add-iam-policy-binding docker" in result.stderr
+    assert_no_secret(result, CANARY)
+
+
 def test_a_wrong_key_is_exit_4_and_pushes_nothing(rel, gar, sa_key, docker_client) -> None:
     rel.build_image(docker_client, "v1.0.0")
     gar.revoke_key(sa_key)

@@ -64,3 +64,42 @@ def test_a_layer_is_done_when_sent_or_found() -> None:
     assert PushEvent("abc", "Layer already exists").final
     assert PushEvent("abc", "Mounted from p/other").final
     assert not PushEvent("abc", "Pushing", 10, 100).final
+
+
+def test_a_push_result_feeds_github_outputs_and_the_job_summary(tmp_path) -> None:
+    import io
+
+    from mlrelease.render import Output
+    from mlrelease.results import PushResult
+
+    outputs, summary = tmp_path / "output", tmp_path / "summary"
+    env = {"GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary)}
+    digest = "sha256:" + "d" * 64
+    result = PushResult(
+        ref=f"{REF.repository}:v1.2.0",
+        uri=REF.repository,
+        digest=digest,
+        pushed=True,
+        verified=True,
+        dry_run=False,
+        local_image="ml-service:v1.2.0",
+        compressed_size_bytes=155_000_000,
+        aliases=("v1.2", "latest"),
+        attempts=1,
+        credentials_source="GCP_SA_KEY: service account ci@p.iam.gserviceaccount.com",
+        target="artifact-registry",
+    )
+    stdout = io.StringIO()
+
+    assert Output(env=env, stdout=stdout, stderr=io.StringIO()).emit(result) == 0
+    assert stdout.getvalue() == f"{REF.repository}@{digest}\n"
+    assert outputs.read_text().splitlines() == [
+        f"image={REF.repository}@{digest}",
+        "tags=v1.2.0,v1.2,latest",
+        f"digest={digest}",
+        "size_bytes=155000000",
+    ]
+    text = summary.read_text()
+    assert f"| digest | `{digest}` |" in text
+    assert "| verified | yes |" in text
+    assert "| aliases | `v1.2`, `latest` |" in text
