@@ -18,7 +18,6 @@ str/repr are masked; it is never parsed here.
 from __future__ import annotations
 
 import difflib
-import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -29,12 +28,15 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from mlrelease.errors import ConfigError
+from mlrelease.redact import register_secret
 from mlrelease.results import ConfigEntry, ConfigReport
 
 ENV_PREFIX = "MLRELEASE_"
 MASK = "********"
 DEFAULT_GAR_ENDPOINT = "https://artifactregistry.googleapis.com"
 TABLE = "[tool.mlrelease]"
+MAX_MEGABYTES = 1_000_000  # a terabyte: any larger size setting is a typo
+_SHOWN_CHARS = 40  # how much of a bad value an error message quotes
 
 
 class Secret:
@@ -141,9 +143,27 @@ def _positive_number(value: object) -> float:
         number = value
     else:
         raise ValueError(f"expected a number, got {_toml_type(value)}")
-    if not math.isfinite(number) or number <= 0:
-        raise ValueError("expected a positive number of megabytes")
+    # Compared as it is, never converted: a 400-digit integer has no float. NaN fails too.
+    if not 0 < number <= MAX_MEGABYTES:
+        raise ValueError(f"expected a number of megabytes above 0 and at most {MAX_MEGABYTES}")
     return number
+
+
+def _port(text: str) -> None:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ValueError(f"port {text[:_SHOWN_CHARS]!r} is not a number from 1 to 65535")
+
+
+def _host_port(value: object) -> str:
+    text = _HOST_PORT_TEXT(value)
+    host, _, port = text.rpartition(":") if not text.endswith("]") else (text, "", "")
+    if port:
+        _port(port)
+    else:
+        host = text
+    if len(host) > 253 or any(len(label) > 63 for label in host.split(".")):
+        raise ValueError("expected a host name of at most 253 characters, 63 per label")
+    return text
 
 
 _DOCKER_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
@@ -165,23 +185,40 @@ def _tag_list(value: object) -> tuple[str, ...]:
 def _url(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a URL string, got {_toml_type(value)}")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not value.isascii() or not value.isprintable() or " " in value:
+        raise ValueError("expected a URL of printable ASCII characters without spaces")
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError:
+        raise ValueError("expected a URL such as https://artifactregistry.googleapis.com") from None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise ValueError("expected an http(s) URL such as https://artifactregistry.googleapis.com")
-    if parts.query or parts.fragment or parts.username or parts.password:
+    if parts.query or parts.fragment or "@" in parts.netloc:
         raise ValueError("expected a base URL without credentials, query or fragment")
+    if parts.netloc.rpartition("]")[2].count(":") == 1:
+        _port(parts.netloc.rpartition(":")[2])
     return value.rstrip("/")
 
 
 def _secret(value: object) -> Secret:
     if not isinstance(value, str) or not value:
         raise ValueError("expected a non-empty string")
+    register_secret(value)  # from here on, masked wherever it might be printed
     return Secret(value)
 
 
 def _toml_type(value: object) -> str:
     names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
-    return names.get(type(value), "an array" if isinstance(value, list) else "a table")
+    if isinstance(value, list):
+        return "an array"
+    return names.get(type(value), "a table" if isinstance(value, dict) else "a date or time")
+
+
+def _shown(value: object) -> str:
+    """A bad value as an error message quotes it: repr, cut to `_SHOWN_CHARS`."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else f"{text[:_SHOWN_CHARS]}... ({len(text)} chars)"
 
 
 @dataclass(frozen=True)
@@ -200,6 +237,10 @@ class KeySpec:
 
 
 _NAME_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST_PORT_TEXT = _text(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:]+\])(?::[0-9]+)?",
+    "a host[:port] without scheme or credentials, such as 127.0.0.1:5000",
+)
 _PATH = _text(r"[^\x00]+", "a non-empty path")
 
 KEYS: tuple[KeySpec, ...] = (
@@ -239,13 +280,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("size_budget_mb", _positive_number),
     KeySpec("size_warn_mb", _positive_number),
     KeySpec("tag_aliases", _tag_list, ()),
-    KeySpec(
-        "registry_host",
-        _text(
-            r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:]+\])(?::[0-9]{1,5})?",
-            "a host[:port] without scheme, such as 127.0.0.1:5000",
-        ),
-    ),
+    KeySpec("registry_host", _host_port),
     KeySpec("gar_endpoint", _url, DEFAULT_GAR_ENDPOINT),
     KeySpec("gcp_sa_key", _secret, None, ("GCP_SA_KEY",), secret=True),
 )
@@ -299,9 +334,9 @@ def load_settings(
         try:
             values[spec.name] = spec.parse(raw.value)
         except ValueError as err:
-            shown = MASK if spec.secret else raw.value
+            shown = repr(MASK) if spec.secret else _shown(raw.value)
             raise ConfigError(
-                f"invalid {spec.name} {shown!r} from {raw.source}: {err}", hint=raw.fix
+                f"invalid {spec.name} {shown} from {raw.source}: {err}", hint=raw.fix
             ) from None
         sources[spec.name] = raw.source
         raws[spec.name] = raw
@@ -352,6 +387,16 @@ def _read_table(pyproject: Path, cwd: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(
             f"{where} is not valid TOML: {err}", hint=f"fix the syntax error in {pyproject}"
+        ) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{where} is not UTF-8 text (byte {err.start} cannot be decoded)",
+            hint=f"save {pyproject} as UTF-8, as TOML requires",
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            f"{where} nests arrays or tables too deeply to read",
+            hint=f"simplify {pyproject}",
         ) from None
     except OSError as err:
         raise ConfigError(
