@@ -37,6 +37,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<=://)[^/?#@\s]*@"), f"{MASK}@"),
     # user:password@host without a scheme (a registry host, an scp-like remote).
     (re.compile(r"(?<![\w/:.@-])[\w.%+-]+:[^/\s@]+@(?=[\w\[])(?!sha\d+:)"), f"{MASK}@"),
+    # A URL query parameter whose name says it is a credential (?token=..., &X-Amz-Signature=).
+    (
+        re.compile(r"(?i)([?&][^=&\s#]*(?:token|key|secret|passw|sig|auth)[^=&\s#]*=)[^&\s#]+"),
+        rf"\g<1>{MASK}",
+    ),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), rf"\g<1> {MASK}"),
     (re.compile(r"\bya29\.[A-Za-z0-9._-]+"), MASK),
     (
