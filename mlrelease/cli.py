@@ -96,14 +96,15 @@ class _Group(TyperGroup):
         extra: dict[str, Any],
     ) -> int:
         try:
-            returned = super().main(
-                args=argv,
-                prog_name=prog_name,
-                complete_var=complete_var,
-                standalone_mode=False,
-                obj=out,
-                **extra,
-            )
+            with out.owning_stdout():
+                returned = super().main(
+                    args=argv,
+                    prog_name=prog_name,
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    obj=out,
+                    **extra,
+                )
         except MlreleaseError as err:
             return _report(out, err, err)
         except ClickException as err:

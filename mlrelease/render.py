@@ -23,7 +23,8 @@ import errno
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
 from mlrelease.errors import ExitCode, MlreleaseError
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 SCHEMA = 1
-LINE_LIMIT = 240
+LINE_LIMIT = 500  # past this a line is a dump (a 100 kB tag message), not a message
 
 
 class Output:
@@ -63,11 +64,24 @@ class Output:
         self.stdout_failure: OSError | None = None  # why stdout could not be written, if so
         self._stdout_gone = False  # a broken pipe or a failure: write nothing more there
         self._stderr_gone = False
+        self._pinned = False  # stdout fixed by `owning_stdout`
 
     @property
     def stdout(self) -> IO[str] | None:
         # Resolved late: test runners swap sys.stdout per invocation. None when fd 1 is closed.
-        return self._stdout or sys.stdout
+        return self._stdout if self._pinned or self._stdout else sys.stdout
+
+    @contextmanager
+    def owning_stdout(self) -> Iterator[None]:
+        """While it lasts, whatever writes to sys.stdout (click's help, a library's print) goes
+        through this Output: redacted, and never raising on a closed, full or broken stream."""
+        real = self.stdout
+        self._stdout, self._pinned = real, True
+        sys.stdout = _StdoutThroughOutput(self, real)  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            sys.stdout = real  # type: ignore[assignment]
 
     @property
     def stderr(self) -> IO[str] | None:
@@ -225,6 +239,30 @@ class Output:
 
             self._console = Console(file=self.stderr, highlight=False, soft_wrap=True)
         return self._console
+
+
+class _StdoutThroughOutput:
+    """A stand-in for sys.stdout that writes through an Output; other attributes (encoding,
+    isatty, fileno) are the real stream's."""
+
+    def __init__(self, output: Output, real: IO[str] | None) -> None:
+        self._output = output
+        self._real = real
+
+    def write(self, text: str) -> int:
+        self._output._write_stdout(text)
+        return len(text)
+
+    def flush(self) -> None:
+        """Every write is flushed already."""
+
+    def isatty(self) -> bool:
+        return is_terminal(self._real)
+
+    def __getattr__(self, name: str) -> Any:
+        if self._real is None:
+            raise AttributeError(name)
+        return getattr(self._real, name)
 
 
 def error_detail(error: MlreleaseError) -> str | None:

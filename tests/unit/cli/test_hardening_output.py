@@ -55,7 +55,13 @@ def test_a_closed_stdout_is_written_to_nothing(repo: Repo) -> None:
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
 @pytest.mark.parametrize(
     ("args", "code"),
-    [("--json config", 1), ("config", 1), ("--json bump nonsense", 2), ("version --json", 1)],
+    [
+        ("--json config", 1),
+        ("config", 1),
+        ("--json bump nonsense", 2),
+        ("version --json", 1),
+        ("--help", 1),
+    ],
 )
 def test_a_full_stdout_is_reported_on_stderr_with_the_exit_code(
     repo: Repo, args: str, code: int
@@ -84,7 +90,10 @@ def test_a_closed_stderr_keeps_the_exit_code(repo: Repo, args: str, code: int) -
 
 
 @needs_script
-@pytest.mark.parametrize("args", [["config"], ["--json", "config"], ["version", "--verbose"]])
+@pytest.mark.parametrize(
+    "args",
+    [["config"], ["--json", "config"], ["version", "--verbose"], ["--help"], ["bump", "--help"]],
+)
 def test_a_broken_pipe_ends_quietly(repo: Repo, args: list[str]) -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before the first byte, as after `| head -0`
