@@ -31,6 +31,7 @@ from mlrelease.setting_values import (
     MASK,
     Secret,
     base_url,
+    file_path,
     host_port,
     matching,
     megabytes,
@@ -118,7 +119,6 @@ class KeySpec:
 
 
 _NAME_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_PATH = matching(r"[^\x00]+", "a non-empty path")
 
 KEYS: tuple[KeySpec, ...] = (
     KeySpec(
@@ -144,8 +144,8 @@ KEYS: tuple[KeySpec, ...] = (
         "docker",
         ("GAR_REPOSITORY",),
     ),
-    KeySpec("dockerfile", _PATH, "Dockerfile"),
-    KeySpec("context", _PATH, "."),
+    KeySpec("dockerfile", file_path, "Dockerfile"),
+    KeySpec("context", file_path, "."),
     KeySpec(
         "base_image",
         matching(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*", "an image reference"),
@@ -156,7 +156,7 @@ KEYS: tuple[KeySpec, ...] = (
         "build_network",
         matching(r"[a-z][a-z0-9_.-]*", "a Docker network mode such as host"),
     ),
-    KeySpec("model_path", _PATH, "service/model/model.joblib", ("MODEL_PATH",)),
+    KeySpec("model_path", file_path, "service/model/model.joblib", ("MODEL_PATH",)),
     KeySpec("size_budget_mb", megabytes),
     KeySpec("size_warn_mb", megabytes),
     KeySpec("tag_aliases", tag_list, ()),

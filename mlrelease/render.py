@@ -179,7 +179,9 @@ class Output:
             "data": data,
             "errors": errors,
         }
-        self._write_stdout(json.dumps(redact_data(envelope), indent=2) + "\n")
+        # Masked value by value, never as text: a secret that happens to equal a key or a piece
+        # of JSON syntax must not break the envelope.
+        self._write_stdout(json.dumps(redact_data(envelope), indent=2) + "\n", redacted=True)
 
     def _line(self, prefix: str, text: str, style: str) -> None:
         text = redact(" ".join(text.split("\n")))
@@ -202,12 +204,12 @@ class Output:
 
     # Streams that cannot crash the command
 
-    def _write_stdout(self, text: str) -> None:
+    def _write_stdout(self, text: str, *, redacted: bool = False) -> None:
         stream = self.stdout
         if stream is None or self._stdout_gone:
             return
         try:
-            _write(stream, redact(text))
+            _write(stream, text if redacted else redact(text))
         except BrokenPipeError:
             # The reader left (`| head`): end quietly, as git does.
             self._stdout_gone = True

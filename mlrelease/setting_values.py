@@ -66,6 +66,25 @@ def megabytes(value: object) -> float:
     return number
 
 
+MAX_NAME_BYTES = 255  # one file or directory name, on every common file system
+MAX_PATH_BYTES = 4095  # Linux PATH_MAX less the terminating NUL
+
+
+def file_path(value: object) -> str:
+    """A relative or absolute path the file system can hold: no NUL, names of at most 255
+    bytes, 4095 bytes in all."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected a path string, got {toml_type(value)}")
+    if not value or "\0" in value:
+        raise ValueError("expected a non-empty path without NUL characters")
+    encoded = value.encode("utf-8", "surrogateescape")
+    if len(encoded) > MAX_PATH_BYTES:
+        raise ValueError(f"expected a path of at most {MAX_PATH_BYTES} bytes")
+    if any(len(name) > MAX_NAME_BYTES for name in encoded.split(b"/")):
+        raise ValueError(f"expected file and directory names of at most {MAX_NAME_BYTES} bytes")
+    return value
+
+
 def check_port(text: str) -> None:
     """Raise ValueError unless `text` is a TCP port number, 1 to 65535."""
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:

@@ -91,6 +91,20 @@ def test_ports_and_urls_are_checked(
     assert error_lines(result)[0].startswith(f"error: invalid {key}")
 
 
+@pytest.mark.parametrize("key", ["dockerfile", "context", "model_path"])
+@pytest.mark.parametrize("value", ["a" * 300, "x/" * 2100, "dir/" + "b" * 256 + "/f"])
+def test_paths_the_file_system_cannot_hold(
+    repo: Repo, run: Run, monkeypatch: pytest.MonkeyPatch, key: str, value: str
+) -> None:
+    # Found by the property tests: a 300-character model_path crashed `build` (exit 70).
+    monkeypatch.setenv(f"MLRELEASE_{key.upper()}", value)
+
+    result = run("build")
+
+    assert result.exit_code == 2, result.output
+    assert error_lines(result)[0].startswith(f"error: invalid {key}")
+
+
 @pytest.mark.parametrize(
     ("key", "value"),
     [("gar_endpoint", "http://127.0.0.1:65535/v1"), ("registry_host", "[::1]:1")],

@@ -12,7 +12,7 @@ import io
 import json
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +20,20 @@ from typer.testing import Result
 
 from mlrelease import __version__
 from mlrelease.errors import EngineError, PreconditionError
-from mlrelease.redact import MASK, redact, register_secret
+from mlrelease.redact import MASK, forget_secrets, redact, register_secret
 from mlrelease.render import LINE_LIMIT, Output
 from tests.unit.cli.conftest import MLRELEASE, Repo
 
 Run = Callable[..., Result]
 
 needs_script = pytest.mark.skipif(not MLRELEASE.exists(), reason="console script not installed")
+
+
+@pytest.fixture(autouse=True)
+def no_registered_secrets() -> Iterator[None]:
+    """Secrets registered here are gone afterwards, as they would be with the process."""
+    yield
+    forget_secrets()
 
 
 def shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -266,3 +273,16 @@ def test_every_stream_and_file_goes_through_redaction(tmp_path: Path) -> None:
     assert "canary-Zq8LrT5vW" not in out.getvalue() + err.getvalue()
     assert out.getvalue().count(MASK) == 1
     assert err.getvalue().count(MASK) >= 6
+
+
+@pytest.mark.parametrize("secret", ["schema", '", "ok', "errors", "exit_code"])
+def test_a_secret_that_looks_like_json_does_not_break_the_envelope(secret: str) -> None:
+    # Found by the property tests: GCP_SA_KEY=schema masked the envelope's own key.
+    register_secret(secret)
+    out = io.StringIO()
+
+    Output(json_mode=True, stdout=out).fail(PreconditionError(f"bad {secret}", hint="h"))
+
+    envelope = json.loads(out.getvalue())
+    assert set(envelope) == {"schema", "command", "ok", "exit_code", "data", "errors"}
+    assert envelope["errors"][0]["message"] == f"bad {MASK}"

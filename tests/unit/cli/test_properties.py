@@ -27,6 +27,7 @@ from typer.testing import CliRunner, Result
 from mlrelease.cli import app
 from mlrelease.config import KEYS
 from mlrelease.errors import ExitCode
+from mlrelease.redact import forget_secrets
 from tests.unit.cli.conftest import Repo
 
 settings.register_profile(
@@ -75,6 +76,7 @@ def check_answer(result: Result, *, json_mode: bool) -> None:
 
 
 def invoke(args: list[str], env: dict[str, str | None] | None = None) -> Result:
+    forget_secrets()  # as in a fresh process: what an earlier case registered is gone
     runner = CliRunner()
     merged: dict[str, str | None] = {"DOCKER_HOST": NO_ENGINE, "MLRELEASE_DEBUG": None}
     merged.update(env or {})
