@@ -5,7 +5,7 @@ and generated argument lists for every command. For each: never exit 70 (a bug),
 traceback (MLRELEASE_DEBUG is unset), an exit code from the documented table, and under
 --json exactly one valid envelope on stdout.
 
-The default run is bounded (`PROFILE`: 150 settings cases, 600 argument lists, about 20 s);
+The default run is bounded (`PROFILE`: 500 settings cases, 1500 argument lists, about 15 s);
 `MLRELEASE_HYPOTHESIS=thorough` runs eight times as many, and `MLRELEASE_HYPOTHESIS_EXAMPLES=N`
 sets the default run's count. The engine is pointed at a socket that does not exist, so
 commands that get past validation fail fast with exit 5 instead of building anything.
@@ -32,7 +32,7 @@ from tests.unit.cli.conftest import Repo
 
 settings.register_profile(
     "default-run",
-    max_examples=int(os.environ.get("MLRELEASE_HYPOTHESIS_EXAMPLES", "150")),
+    max_examples=int(os.environ.get("MLRELEASE_HYPOTHESIS_EXAMPLES", "500")),
     deadline=None,
     database=None,  # nothing written into the working tree
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -40,7 +40,7 @@ settings.register_profile(
 settings.register_profile(
     "thorough",
     parent=settings.get_profile("default-run"),
-    max_examples=1200,
+    max_examples=4000,
 )
 PROFILE = os.environ.get("MLRELEASE_HYPOTHESIS", "default-run")
 
@@ -223,7 +223,7 @@ def _argument_lists(draw: st.DrawFn) -> list[str]:
 
 
 @settings(
-    settings.get_profile(PROFILE), max_examples=settings.get_profile(PROFILE).max_examples * 4
+    settings.get_profile(PROFILE), max_examples=settings.get_profile(PROFILE).max_examples * 3
 )
 @given(args=_argument_lists())
 def test_any_argument_list(tagged: Repo, args: list[str]) -> None:
