@@ -15,8 +15,8 @@ traceback precedes it on stderr. When stdout cannot be written (a full disk) the
 stderr with the exit code the command had, or 1 after a success; a broken pipe ends quietly.
 
 Global options (the root's flags: `--json`, `--verbose`, `--version`) are accepted anywhere
-before `--`, as gh, docker and kubectl accept them: `_hoist_global_options` moves them in
-front of the command, skipping the values of the command's own options.
+before `--`, as gh, docker and kubectl accept them: they are moved in front of the command
+(`_split_global_options`), skipping the values of the command's own options.
 
 Heavy modules (docker, google, sklearn) are never imported here; command bodies import what
 they need.
@@ -73,11 +73,12 @@ class _Group(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        argv = self._hoist_global_options(list(sys.argv[1:] if args is None else args))
+        hoisted, rest = self._split_global_options(list(sys.argv[1:] if args is None else args))
         out = Output()
-        out.json_mode = _wants_json(argv)  # before parsing, for --version and parse errors
-        out.verbose = any(token in ("--verbose", "-v") for token in _before_dashes(argv))
-        code = self._run(out, argv, prog_name or "mlrelease", complete_var, extra)
+        # Known before parsing, for --version and for errors in parsing itself.
+        out.json_mode = "--json" in hoisted
+        out.verbose = "--verbose" in hoisted or "-v" in hoisted
+        code = self._run(out, hoisted + rest, prog_name or "mlrelease", complete_var, extra)
         if out.stdout_failure is not None:
             reason = out.stdout_failure.strerror or "the stream is closed"
             failure = OutputError(f"cannot write the output to stdout: {reason}")
@@ -108,8 +109,6 @@ class _Group(TyperGroup):
         except MlreleaseError as err:
             return _report(out, err, err)
         except ClickException as err:
-            # Parsing failed, perhaps before --json was read: look for it in the raw arguments.
-            out.json_mode = out.json_mode or _wants_json(argv)
             ctx = getattr(err, "ctx", None)
             if ctx is not None and ctx.parent is not None:
                 out.command = ctx.info_name
@@ -132,8 +131,8 @@ class _Group(TyperGroup):
         # typer returns Exit codes (--help, --version) and the command's own return value.
         return returned if type(returned) is int else 0
 
-    def _hoist_global_options(self, argv: list[str]) -> list[str]:
-        """`argv` with the root's flags moved before the command, wherever they were typed.
+    def _split_global_options(self, argv: list[str]) -> tuple[list[str], list[str]]:
+        """(the root's flags, wherever they were typed; the other arguments, in order).
 
         A flag a command defines itself stays its own; a value of a command's option (`-m
         --json`) and everything after `--` are left where they are.
@@ -169,7 +168,7 @@ class _Group(TyperGroup):
                 command = sub
                 takes_value = _value_options(sub)
                 own = {name for param in sub.params for name in getattr(param, "opts", [])}
-        return hoisted + rest
+        return hoisted, rest
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         # typer turns Ctrl-C into a silent exit 130; make it an error that is reported.
@@ -188,14 +187,6 @@ def _report(out: Output, error: MlreleaseError, cause: BaseException) -> int:
 
 def _debug() -> bool:
     return os.environ.get(DEBUG_ENV, "") not in ("", "0")
-
-
-def _before_dashes(argv: Sequence[str]) -> list[str]:
-    return list(argv[: argv.index("--")] if "--" in argv else argv)
-
-
-def _wants_json(argv: Sequence[str]) -> bool:
-    return "--json" in _before_dashes(argv)
 
 
 def _value_options(command: Any) -> set[str]:
