@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlrelease.config import Secret
 from mlrelease.errors import AuthError, ConfigError, ExternalServiceError
+from mlrelease.redact import register_secret
 from mlrelease.results import AuthResult
 
 if TYPE_CHECKING:
@@ -130,6 +131,7 @@ def access_token(creds: GoogleCredentials) -> AccessToken:
     token = creds.credentials.token
     if not token:
         raise AuthError(f"no access token was issued for {creds.describe()}")
+    register_secret(token)
     expiry = creds.credentials.expiry
     expires_in = None
     if expiry is not None:
@@ -215,6 +217,7 @@ def _altchars(value: str) -> bytes | None:
 
 
 def _load_json(text: str, source: str) -> dict[str, Any]:
+    register_secret(text)  # the key and its private_key are masked in anything printed later
     try:
         info = json.loads(text)
     except ValueError as err:

@@ -11,8 +11,15 @@ that does so:
 - anything else is a bug: exit 70, `error: internal error: ...`.
 
 With `--json` the failure is the JSON envelope on stdout instead; with `MLRELEASE_DEBUG=1` the
-traceback precedes it on stderr. Heavy modules (docker, google, sklearn) are never imported
-here; command bodies import what they need.
+traceback precedes it on stderr. When stdout cannot be written (a full disk) the error goes to
+stderr with the exit code the command had, or 1 after a success; a broken pipe ends quietly.
+
+Global options (the root's flags: `--json`, `--verbose`, `--version`) are accepted anywhere
+before `--`, as gh, docker and kubectl accept them: they are moved in front of the command
+(`_split_global_options`), skipping the values of the command's own options.
+
+Heavy modules (docker, google, sklearn) are never imported here; command bodies import what
+they need.
 
 Adding a command: a frozen result with `to_data()` in results.py, a `present` function for it
 in views.py, a core function returning it, and here a `@app.command()` whose body is
@@ -31,8 +38,14 @@ import typer
 from typer.core import TyperGroup
 
 from mlrelease import release
-from mlrelease.errors import EXIT_CODE_MEANINGS, Interrupted, MlreleaseError, UsageError
-from mlrelease.render import Output
+from mlrelease.errors import (
+    EXIT_CODE_MEANINGS,
+    Interrupted,
+    MlreleaseError,
+    OutputError,
+    UsageError,
+)
+from mlrelease.render import Output, is_terminal
 from mlrelease.versioning import DEFAULT_PRE_TOKEN, Part
 
 try:  # typer >= 0.26 vendors click and does not re-export its exception base publicly
@@ -60,9 +73,17 @@ class _Group(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        argv = list(sys.argv[1:] if args is None else args)
+        hoisted, rest = self._split_global_options(list(sys.argv[1:] if args is None else args))
         out = Output()
-        code = self._run(out, argv, prog_name or "mlrelease", complete_var, extra)
+        # Known before parsing, for --version and for errors in parsing itself.
+        out.json_mode = "--json" in hoisted
+        out.verbose = "--verbose" in hoisted or "-v" in hoisted
+        code = self._run(out, hoisted + rest, prog_name or "mlrelease", complete_var, extra)
+        if out.stdout_failure is not None:
+            reason = out.stdout_failure.strerror or "the stream is closed"
+            failure = OutputError(f"cannot write the output to stdout: {reason}")
+            _report(out, failure, out.stdout_failure)
+            code = code or int(failure.exit_code)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -76,19 +97,18 @@ class _Group(TyperGroup):
         extra: dict[str, Any],
     ) -> int:
         try:
-            returned = super().main(
-                args=argv,
-                prog_name=prog_name,
-                complete_var=complete_var,
-                standalone_mode=False,
-                obj=out,
-                **extra,
-            )
+            with out.owning_stdout():
+                returned = super().main(
+                    args=argv,
+                    prog_name=prog_name,
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    obj=out,
+                    **extra,
+                )
         except MlreleaseError as err:
             return _report(out, err, err)
         except ClickException as err:
-            # Parsing failed, perhaps before --json was read: look for it in the raw arguments.
-            out.json_mode = out.json_mode or _wants_json(argv)
             ctx = getattr(err, "ctx", None)
             if ctx is not None and ctx.parent is not None:
                 out.command = ctx.info_name
@@ -111,6 +131,45 @@ class _Group(TyperGroup):
         # typer returns Exit codes (--help, --version) and the command's own return value.
         return returned if type(returned) is int else 0
 
+    def _split_global_options(self, argv: list[str]) -> tuple[list[str], list[str]]:
+        """(the root's flags, wherever they were typed; the other arguments, in order).
+
+        A flag a command defines itself stays its own; a value of a command's option (`-m
+        --json`) and everything after `--` are left where they are.
+        """
+        hoisted: list[str] = []
+        rest: list[str] = []
+        global_flags = {
+            name
+            for param in self.params
+            if param.param_type_name == "option" and getattr(param, "is_flag", False)
+            for name in param.opts
+        }
+        command: Any = self
+        takes_value = _value_options(self)
+        own: set[str] = set()
+        tokens = iter(argv)
+        for token in tokens:
+            if token == "--":
+                rest.extend([token, *tokens])
+                break
+            if token in takes_value:
+                rest.append(token)
+                value = next(tokens, None)
+                if value is not None:
+                    rest.append(value)
+                continue
+            if token in global_flags and token not in own:
+                hoisted.append(token)
+                continue
+            rest.append(token)
+            sub = command.commands.get(token) if hasattr(command, "commands") else None
+            if sub is not None and not token.startswith("-"):
+                command = sub
+                takes_value = _value_options(sub)
+                own = {name for param in sub.params for name in getattr(param, "opts", [])}
+        return hoisted, rest
+
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         # typer turns Ctrl-C into a silent exit 130; make it an error that is reported.
         try:
@@ -130,13 +189,16 @@ def _debug() -> bool:
     return os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
-def _wants_json(argv: Sequence[str]) -> bool:
-    for token in argv:
-        if token == "--":
-            return False
-        if token == "--json":
-            return True
-    return False
+def _value_options(command: Any) -> set[str]:
+    """The option names of `command` that take a value (the next token is theirs)."""
+    return {
+        name
+        for param in command.params
+        if param.param_type_name == "option"
+        and not getattr(param, "is_flag", False)
+        and not getattr(param, "count", False)
+        for name in (*param.opts, *param.secondary_opts)
+    }
 
 
 def _output(ctx: typer.Context) -> Output:
@@ -150,7 +212,7 @@ def _show_version(ctx: typer.Context, value: bool) -> None:
     if value:
         from mlrelease import __version__  # importlib.metadata is slow; only when asked
 
-        _output(ctx).data(f"mlrelease {__version__}")
+        _output(ctx).program_version(__version__)
         raise typer.Exit()
 
 
@@ -160,7 +222,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     # Rich help costs ~70 ms of start-up: worth it on a terminal, not in scripts and CI.
-    rich_markup_mode="rich" if sys.stdout.isatty() else None,
+    rich_markup_mode="rich" if is_terminal(sys.stdout) else None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -216,8 +278,9 @@ def bump(
     ] = False,
     push: Annotated[bool, typer.Option("--push", help="Push the new tag (only it).")] = False,
     remote: Annotated[
-        str, typer.Option("--remote", metavar="NAME", help="The git remote for --push.")
-    ] = "origin",
+        str | None,
+        typer.Option("--remote", metavar="NAME", help="The git remote for --push (origin)."),
+    ] = None,
     message: Annotated[
         str | None,
         typer.Option(
@@ -229,6 +292,11 @@ def bump(
     ] = None,
 ) -> int:
     """Tag HEAD with the next version and print that version (no "v") on stdout."""
+    if remote is not None and not push:
+        raise UsageError(
+            "--remote names where to push, but --push is not given",
+            hint="add --push to push the new tag, or drop --remote",
+        )
     result = release.bump(
         Path.cwd(),
         part,
@@ -236,7 +304,7 @@ def bump(
         message=message,
         dry_run=dry_run,
         push=push,
-        remote=remote,
+        remote=remote or "origin",
     )
     return _output(ctx).emit(result)
 
@@ -498,5 +566,8 @@ def doctor(
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The `mlrelease` console script."""
+    from mlrelease.processes import stop_on_sigterm
+
+    stop_on_sigterm()
     command = typer.main.get_command(app)
     sys.exit(command.main(args=argv, prog_name="mlrelease", standalone_mode=False))

@@ -18,42 +18,31 @@ str/repr are masked; it is never parsed here.
 from __future__ import annotations
 
 import difflib
-import math
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from mlrelease.errors import ConfigError
 from mlrelease.results import ConfigEntry, ConfigReport
+from mlrelease.setting_values import (
+    MASK,
+    Secret,
+    base_url,
+    file_path,
+    host_port,
+    matching,
+    megabytes,
+    quoted,
+    secret_value,
+    tag_list,
+)
 
 ENV_PREFIX = "MLRELEASE_"
-MASK = "********"
 DEFAULT_GAR_ENDPOINT = "https://artifactregistry.googleapis.com"
 TABLE = "[tool.mlrelease]"
-
-
-class Secret:
-    """A secret string: masked in str() and repr(); `reveal()` is the one way to read it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The secret itself, for the one call that needs it; never log or print it."""
-        return self._value
-
-    def __str__(self) -> str:
-        return MASK
-
-    def __repr__(self) -> str:
-        return f"Secret({MASK!r})"
 
 
 @dataclass(frozen=True)
@@ -114,76 +103,6 @@ class Settings:
         )
 
 
-# Value parsers: take a TOML value, an environment string or a flag value; return the typed
-# value or raise ValueError saying what was expected.
-
-
-def _text(pattern: str, expected: str) -> Callable[[object], str]:
-    compiled = re.compile(pattern, re.ASCII)
-
-    def parse(value: object) -> str:
-        if not isinstance(value, str):
-            raise ValueError(f"expected a string, got {_toml_type(value)}")
-        if compiled.fullmatch(value) is None:
-            raise ValueError(f"expected {expected}")
-        return value
-
-    return parse
-
-
-def _positive_number(value: object) -> float:
-    if isinstance(value, str):
-        try:
-            number: float = int(value) if value.strip().isdigit() else float(value)
-        except ValueError:
-            raise ValueError("expected a number of megabytes") from None
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        number = value
-    else:
-        raise ValueError(f"expected a number, got {_toml_type(value)}")
-    if not math.isfinite(number) or number <= 0:
-        raise ValueError("expected a positive number of megabytes")
-    return number
-
-
-_DOCKER_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
-
-
-def _tag_list(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):  # from the environment or a flag: comma-separated
-        items = [item.strip() for item in value.split(",") if item.strip()]
-    elif isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
-        items = list(value)
-    else:
-        raise ValueError(f"expected an array of strings, got {_toml_type(value)}")
-    bad = [item for item in items if _DOCKER_TAG.fullmatch(item) is None]
-    if bad:
-        raise ValueError(f"{bad[0]!r} is not a valid image tag")
-    return tuple(items)
-
-
-def _url(value: object) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"expected a URL string, got {_toml_type(value)}")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("expected an http(s) URL such as https://artifactregistry.googleapis.com")
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError("expected a base URL without credentials, query or fragment")
-    return value.rstrip("/")
-
-
-def _secret(value: object) -> Secret:
-    if not isinstance(value, str) or not value:
-        raise ValueError("expected a non-empty string")
-    return Secret(value)
-
-
-def _toml_type(value: object) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
-    return names.get(type(value), "an array" if isinstance(value, list) else "a table")
-
-
 @dataclass(frozen=True)
 class KeySpec:
     """A configuration key: how to parse it, its default and its runbook aliases."""
@@ -200,54 +119,50 @@ class KeySpec:
 
 
 _NAME_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_PATH = _text(r"[^\x00]+", "a non-empty path")
 
 KEYS: tuple[KeySpec, ...] = (
     KeySpec(
         "image",
-        _text(rf"{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*", "a lowercase image name"),
+        matching(rf"{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*", "a lowercase image name"),
         "ml-service",
     ),
     KeySpec(
         "gcp_project",
-        _text(r"(?:[a-z0-9][a-z0-9.-]*:)?[a-z][a-z0-9-]{0,62}", "a GCP project ID"),
+        matching(r"(?:[a-z0-9][a-z0-9.-]*:)?[a-z][a-z0-9-]{0,62}", "a GCP project ID"),
         None,
         ("GCP_PROJECT", "GOOGLE_CLOUD_PROJECT"),
     ),
     KeySpec(
         "region",
-        _text(r"[a-z]+(?:-[a-z]+[0-9]+)?", "a region such as us-central1 or europe"),
+        matching(r"[a-z]+(?:-[a-z]+[0-9]+)?", "a region such as us-central1 or europe"),
         "us-central1",
         ("GAR_REGION",),
     ),
     KeySpec(
         "repository",
-        _text(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?", "an Artifact Registry repository ID"),
+        matching(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?", "an Artifact Registry repository ID"),
         "docker",
         ("GAR_REPOSITORY",),
     ),
-    KeySpec("dockerfile", _PATH, "Dockerfile"),
-    KeySpec("context", _PATH, "."),
+    KeySpec("dockerfile", file_path, "Dockerfile"),
+    KeySpec("context", file_path, "."),
     KeySpec(
         "base_image",
-        _text(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*", "an image reference"),
+        matching(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*", "an image reference"),
         "python:3.11-slim",
     ),
     # The network RUN steps use while building; None: the engine's default (bridge).
-    KeySpec("build_network", _text(r"[a-z][a-z0-9_.-]*", "a Docker network mode such as host")),
-    KeySpec("model_path", _PATH, "service/model/model.joblib", ("MODEL_PATH",)),
-    KeySpec("size_budget_mb", _positive_number),
-    KeySpec("size_warn_mb", _positive_number),
-    KeySpec("tag_aliases", _tag_list, ()),
     KeySpec(
-        "registry_host",
-        _text(
-            r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:]+\])(?::[0-9]{1,5})?",
-            "a host[:port] without scheme, such as 127.0.0.1:5000",
-        ),
+        "build_network",
+        matching(r"[a-z][a-z0-9_.-]*", "a Docker network mode such as host"),
     ),
-    KeySpec("gar_endpoint", _url, DEFAULT_GAR_ENDPOINT),
-    KeySpec("gcp_sa_key", _secret, None, ("GCP_SA_KEY",), secret=True),
+    KeySpec("model_path", file_path, "service/model/model.joblib", ("MODEL_PATH",)),
+    KeySpec("size_budget_mb", megabytes),
+    KeySpec("size_warn_mb", megabytes),
+    KeySpec("tag_aliases", tag_list, ()),
+    KeySpec("registry_host", host_port),
+    KeySpec("gar_endpoint", base_url, DEFAULT_GAR_ENDPOINT),
+    KeySpec("gcp_sa_key", secret_value, None, ("GCP_SA_KEY",), secret=True),
 )
 KEY_NAMES = tuple(spec.name for spec in KEYS)
 
@@ -299,9 +214,9 @@ def load_settings(
         try:
             values[spec.name] = spec.parse(raw.value)
         except ValueError as err:
-            shown = MASK if spec.secret else raw.value
+            shown = repr(MASK) if spec.secret else quoted(raw.value)
             raise ConfigError(
-                f"invalid {spec.name} {shown!r} from {raw.source}: {err}", hint=raw.fix
+                f"invalid {spec.name} {shown} from {raw.source}: {err}", hint=raw.fix
             ) from None
         sources[spec.name] = raw.source
         raws[spec.name] = raw
@@ -352,6 +267,16 @@ def _read_table(pyproject: Path, cwd: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(
             f"{where} is not valid TOML: {err}", hint=f"fix the syntax error in {pyproject}"
+        ) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{where} is not UTF-8 text (byte {err.start} cannot be decoded)",
+            hint=f"save {pyproject} as UTF-8, as TOML requires",
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            f"{where} nests arrays or tables too deeply to read",
+            hint=f"simplify {pyproject}",
         ) from None
     except OSError as err:
         raise ConfigError(

@@ -23,15 +23,20 @@ class ExitCode(IntEnum):
 
 
 class MlreleaseError(Exception):
-    """Base of every error mlrelease reports to a user: one message line and one hint line."""
+    """Base of every error mlrelease reports to a user: one message line and one hint line.
+
+    The message says what failed in words; `detail` (or, without it, the text of the exception
+    this one was raised from) is the raw explanation, shown only with --verbose.
+    """
 
     exit_code: ExitCode = ExitCode.INTERNAL
     code: str = "internal"
     hint: str = "this is a bug in mlrelease; rerun with MLRELEASE_DEBUG=1 and report the traceback"
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, detail: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.detail = detail
         if hint is not None:
             self.hint = hint
 
@@ -63,6 +68,13 @@ class SizeBudgetExceeded(WorkFailed):
 
     code = "size_budget"
     hint = "`mlrelease size` shows the largest layers; shrink them or raise size_budget_mb"
+
+
+class OutputError(WorkFailed):
+    """stdout could not be written (a full disk, an I/O error); a broken pipe is not one."""
+
+    code = "output"
+    hint = "check where stdout goes: a full disk or a file that cannot be written"
 
 
 class UsageError(MlreleaseError):
@@ -134,10 +146,24 @@ class Interrupted(MlreleaseError):
 
 
 class GitError(ExternalServiceError):
-    """A git command failed in a way mlrelease does not recognise more precisely."""
+    """A git remote failed (ls-remote, fetch, push) in a way not recognised more precisely."""
 
     code = "git"
     hint = "run the git command named above by hand to see why it fails"
+
+
+class RepositoryError(PreconditionError):
+    """The local repository is in a state git cannot work in: corrupt, read-only, locked."""
+
+    code = "repository"
+    hint = "run the git command named above by hand to see why it fails"
+
+
+class GitIdentityError(ConfigError):
+    """git has no committer identity, so it cannot create an annotated tag."""
+
+    code = "git_identity"
+    hint = 'set one: `git config user.name "Your Name"` and `git config user.email you@example.com`'
 
 
 class NotAGitRepository(UsageError):

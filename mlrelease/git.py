@@ -1,8 +1,11 @@
 """git through subprocess: tags, HEAD, dirty state, annotated tags and pushing one tag.
 
 Every call runs with `GIT_TERMINAL_PROMPT=0` (a missing credential fails instead of waiting
-for a password) and `LC_ALL=C`, and failures are translated here into `mlrelease.errors`
-classes with git's own message, URL credentials masked.
+for a password) and `LC_ALL=C`, through `processes.run` (so Ctrl-C stops git and its ssh), and
+failures are translated here into `mlrelease.errors` classes with git's own message, URL
+credentials masked. Exit codes follow whose fault it is: a local repository that git cannot
+work in (bare, corrupt, read-only, locked, no identity) is 2 or 3 with the fix; only a remote's
+failure is 5.
 
 Dirty state ignores untracked files by default: a tag names a commit, and files git does not
 track cannot change what that commit holds. Callers whose output depends on the working tree
@@ -18,22 +21,43 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mlrelease import processes
 from mlrelease.errors import (
     GitError,
+    GitIdentityError,
+    MlreleaseError,
     NotAGitRepository,
     PushRejected,
     RemoteNotFound,
+    RepositoryError,
     TagExistsError,
+    UsageError,
 )
 
 LOCAL_TIMEOUT_S = 30
 NETWORK_TIMEOUT_S = 120
+# git writes refs/tags/NAME.lock before refs/tags/NAME, and a file name has at most 255 bytes.
+MAX_TAG_BYTES = 255 - len(".lock")
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+_STALE_LOCK = re.compile(r"Unable to create '([^']+\.lock)': File exists")
+_HEAD = re.compile(r"ref: refs/\S+\s*|[0-9a-f]{40}\s*|[0-9a-f]{64}\s*")
 
 
 def mask_credentials(text: str) -> str:
     """Replace credentials embedded in URLs (`https://user:token@host`) with `***`."""
     return _URL_CREDENTIALS.sub("***@", text)
+
+
+def check_tag_name(name: str) -> str:
+    """Return `name` if git and the file system can store it as a tag, else raise UsageError."""
+    size = len(name.encode("utf-8", "surrogateescape"))
+    if size > MAX_TAG_BYTES:
+        raise UsageError(
+            f"the tag name {name[:24]}... is {size} bytes long; git keeps a tag in a file, "
+            f"whose name may have at most {MAX_TAG_BYTES} bytes",
+            hint="use a shorter prerelease token (--pre)",
+        )
+    return name
 
 
 def _git_env() -> dict[str, str]:
@@ -45,24 +69,24 @@ def _run(
 ) -> subprocess.CompletedProcess[str]:
     command = ["git", *args]
     try:
-        return subprocess.run(
-            command,
-            cwd=cwd,
-            env=_git_env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+        return processes.run(command, cwd=cwd, env=_git_env(), timeout=timeout)
     except FileNotFoundError as err:
         if shutil.which("git") is None:
-            raise GitError(
+            raise RepositoryError(
                 "git is not installed or not on PATH", hint="install git, then rerun"
             ) from err
-        raise GitError(f"cannot run git in {cwd}: {err.strerror}") from err
+        raise RepositoryError(
+            f"cannot run git in {cwd}: {err.strerror}",
+            hint="run mlrelease in an existing directory",
+        ) from err
+    except OSError as err:
+        raise RepositoryError(
+            f"cannot run git in {cwd}: {err.strerror}",
+            hint="check that the directory exists and can be read",
+        ) from err
     except subprocess.TimeoutExpired as err:
-        raise GitError(f"`git {' '.join(args)}` did not finish within {timeout:g}s") from err
+        error = GitError if timeout >= NETWORK_TIMEOUT_S else RepositoryError
+        raise error(f"`git {' '.join(args)}` did not finish within {timeout:g}s") from err
 
 
 def _reason(proc: subprocess.CompletedProcess[str]) -> str:
@@ -75,8 +99,69 @@ def _reason(proc: subprocess.CompletedProcess[str]) -> str:
     return mask_credentials(lines[-1]) if lines else f"exit status {proc.returncode}"
 
 
-def _failed(args: list[str], proc: subprocess.CompletedProcess[str]) -> GitError:
-    return GitError(f"`git {' '.join(args)}` failed: {_reason(proc)}")
+def _failed(args: list[str], proc: subprocess.CompletedProcess[str]) -> MlreleaseError:
+    """The error for a local git command: the repository's fault (2 or 3), never a remote's."""
+    output = proc.stderr + proc.stdout
+    reason = _reason(proc)
+    if "tell me who you are" in output or "empty ident" in output or "no email was given" in output:
+        return GitIdentityError(
+            "git has no committer identity (user.name and user.email) to create the tag with"
+        )
+    if lock := _STALE_LOCK.search(output):
+        return RepositoryError(
+            f"a lock file blocks git: {lock[1]}",
+            hint=f"if no other git process is running, remove the stale lock: rm '{lock[1]}'",
+            detail=reason,
+        )
+    if "File name too long" in output:
+        return UsageError(
+            "the name is too long for the file system git stores it in",
+            hint="use a shorter prerelease token (--pre)",
+            detail=reason,
+        )
+    if "Read-only file system" in output or "Permission denied" in output:
+        return RepositoryError(
+            "git cannot write to the repository (read-only or permission denied)",
+            hint="make .git writable for this user (check `ls -ld .git` and how it is mounted)",
+            detail=reason,
+        )
+    if "must be run in a work tree" in output:
+        return NotAGitRepository(
+            "this is a bare repository or a .git directory, not a working tree",
+            hint="run mlrelease in the top directory of a clone (or below it), not inside .git",
+        )
+    if "dubious ownership" in output:
+        return RepositoryError(
+            f"git refuses the repository: {reason}",
+            hint="mark it safe: `git config --global --add safe.directory <path>`",
+        )
+    return RepositoryError(f"`git {' '.join(args)}` failed: {reason}")
+
+
+def _broken_git_dir(cwd: Path) -> RepositoryError | None:
+    """Why a `.git` above `cwd` is no repository to git (a corrupt HEAD), None without one."""
+    for directory in (cwd, *cwd.parents):
+        dot_git = directory / ".git"
+        if not dot_git.exists():
+            continue
+        head = dot_git / "HEAD"
+        if dot_git.is_dir():
+            try:
+                content = head.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                content = None
+            if content is None or _HEAD.fullmatch(content) is None:
+                return RepositoryError(
+                    f"the repository at {directory} is corrupt: {head} "
+                    + ("is missing" if content is None else "does not name a branch or commit"),
+                    hint=f"restore {head} (it usually reads `ref: refs/heads/main`), "
+                    "or clone the repository again",
+                )
+        return RepositoryError(
+            f"git does not recognise {dot_git} as a repository",
+            hint="check it with `git status` there; restore it from a fresh clone if damaged",
+        )
+    return None
 
 
 class GitRepo:
@@ -90,13 +175,9 @@ class GitRepo:
         """The working tree containing `cwd`; NotAGitRepository outside one."""
         proc = _run(["rev-parse", "--show-toplevel"], cwd)
         if proc.returncode != 0:
-            reason = _reason(proc)
-            if "not a git repository" in reason:
-                raise NotAGitRepository(f"{cwd} is not inside a git repository")
-            if "dubious ownership" in reason:
-                raise GitError(
-                    f"git refuses the repository at {cwd}: {reason}",
-                    hint="mark it safe: `git config --global --add safe.directory <path>`",
+            if "not a git repository" in _reason(proc):
+                raise _broken_git_dir(cwd) or NotAGitRepository(
+                    f"{cwd} is not inside a git repository"
                 )
             raise _failed(["rev-parse", "--show-toplevel"], proc)
         return cls(Path(proc.stdout.strip()))
@@ -162,13 +243,7 @@ class GitRepo:
             raise TagExistsError(f"the tag {name} already exists")
         proc = self._git("tag", "--annotate", "--message", message, name, commit)
         if proc.returncode != 0:
-            reason = _reason(proc)
-            if "tell me who you are" in proc.stderr or "empty ident" in proc.stderr:
-                raise GitError(
-                    f"git cannot create the tag {name}: no committer identity is configured",
-                    hint='set one: `git config user.name "..."` and `git config user.email ...`',
-                )
-            raise GitError(f"could not create the tag {name}: {reason}")
+            raise _failed(["tag", "--annotate", name], proc)
 
     def remote_url(self, remote: str = "origin") -> str | None:
         """The URL of `remote` with credentials masked, None if there is no such remote."""

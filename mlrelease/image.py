@@ -71,13 +71,18 @@ def docker_client() -> docker.DockerClient:
     """A client for the engine DOCKER_HOST names (API version negotiated, never pinned)."""
     import docker
     from docker.errors import DockerException
+    from requests.exceptions import RequestException
 
+    from mlrelease.engine import check_docker_host, engine_failure
+
+    host = check_docker_host()
     try:
         client = docker.from_env(timeout=300)
         client.ping()
-    except DockerException as err:
-        host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-        raise EngineError(f"the Docker engine at {host} does not answer: {err}") from err
+    except (DockerException, RequestException) as err:
+        raise EngineError(
+            f"the Docker engine at {host} does not answer: {engine_failure(err)}"
+        ) from err
     return client
 
 

@@ -9,7 +9,6 @@ credentials, and a local path never goes into an image.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -88,19 +87,15 @@ def source_url(remote: str | None) -> str | None:
 
 
 def _model_metadata(model: Path) -> dict[str, Any]:
+    from mlrelease.model_metadata import read_model_metadata
+
     metadata = model.with_suffix(".json")
     if not model.is_file() or not metadata.is_file():
         raise PreconditionError(
             f"no trained model at {model} (with its {metadata.name})",
             hint="train it with `python -m service.train`, or set `model_path`",
         )
-    try:
-        return dict(json.loads(metadata.read_text()))
-    except (OSError, ValueError) as err:
-        raise PreconditionError(
-            f"the model metadata {metadata} is unreadable: {err}",
-            hint="retrain with `python -m service.train`",
-        ) from err
+    return read_model_metadata(metadata)
 
 
 def plan_build(settings: Settings, repo: GitRepo) -> BuildPlan:

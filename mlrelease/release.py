@@ -9,8 +9,9 @@ from mlrelease.errors import (
     HeadAlreadyTagged,
     PreconditionError,
     TagExistsError,
+    UsageError,
 )
-from mlrelease.git import GitRepo
+from mlrelease.git import GitRepo, check_tag_name
 from mlrelease.results import BumpResult, VersionInfo
 from mlrelease.versioning import (
     DEFAULT_PRE_TOKEN,
@@ -50,10 +51,13 @@ def bump(
     """Create (and optionally push) the annotated tag for the next version at HEAD.
 
     Every check runs before anything changes, also with `dry_run`, which then changes nothing.
-    Refuses a dirty tree (untracked files do not count), a HEAD that already carries a version
+    Refuses an empty message, a remote name git would take for an option, a tag name too long
+    to store, a dirty tree (untracked files do not count), a HEAD that already carries a version
     tag, and a tag that already exists locally or, with `push`, on the remote.
     """
     token = check_pre_token(pre_token)
+    _check_message(message)
+    _check_remote_name(remote)
     repo = GitRepo.discover(cwd)
     head = repo.head_commit()
     if head is None:
@@ -74,10 +78,14 @@ def bump(
         )
     previous, _ = current_version(name for name, commit in tags.items() if commit)
     version = next_version(previous, Part(part), token)
-    tag = version.tag
+    tag = check_tag_name(version.tag)
     if tag in tags:
-        what = "" if tags[tag] else " (it points at no commit, so it is no version)"
-        raise TagExistsError(f"the tag {tag} already exists{what}")
+        if tags[tag] is None:
+            raise TagExistsError(
+                f"the tag {tag} already exists and points at no commit, so it is no version",
+                hint=f"remove or rename that tag (`git tag -d {tag}`), then rerun",
+            )
+        raise TagExistsError(f"the tag {tag} already exists")
     if push:
         repo.require_remote(remote)
         if repo.remote_has_tag(remote, tag):
@@ -97,3 +105,24 @@ def bump(
         remote=remote if push else None,
         message=text,
     )
+
+
+def _check_message(message: str | None) -> None:
+    if message is None:
+        return
+    if not message.strip():
+        raise UsageError(
+            "the tag message (-m) is empty",
+            hint="pass a message, or leave -m out for the default `Release vX.Y.Z`",
+        )
+    if "\0" in message:
+        raise UsageError("the tag message (-m) contains a NUL character", hint="remove it")
+
+
+def _check_remote_name(remote: str) -> None:
+    # A name starting with "-" would reach git as an option; git refuses the others itself.
+    if not remote or remote.startswith("-") or any(c.isspace() or c == "\0" for c in remote):
+        raise UsageError(
+            f"--remote {remote!r} is not a git remote name",
+            hint="pass the name of a remote that `git remote` lists, e.g. --remote origin",
+        )

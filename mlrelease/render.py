@@ -9,10 +9,17 @@
   text (no colour, no bold), and Rich is never imported.
 - Results with GitHub outputs or a job summary feed GitHub Actions (`github.py`) when its
   variables are set.
+- Everything written, to the streams and to those files, passes through `redact.redact`.
+- Writing cannot crash: a closed stream is written to nothing (as git treats a closed stdout),
+  a broken pipe on stdout ends the output quietly, and any other failure to write stdout (a full
+  disk) is kept in `stdout_failure` for the CLI to report on stderr, keeping the exit code.
+- People's lines are one line each, cut at `LINE_LIMIT` characters unless --verbose; an
+  error's raw cause (the third-party exception text) shows only with --verbose.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -23,6 +30,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from mlrelease.errors import ExitCode, MlreleaseError
 from mlrelease.github import append_step_summary, write_github_outputs
+from mlrelease.redact import redact, redact_data
 from mlrelease.results import Result
 from mlrelease.views import Level, StatusRow, Table, present, step_summary
 
@@ -42,6 +50,8 @@ _STATUS_STYLES = {
 
 
 _STEP = re.compile(r"Step (\d+)/(\d+) : (.*)")
+
+LINE_LIMIT = 500  # past this a line is a dump (a 100 kB tag message), not a message
 
 
 class Output:
@@ -65,14 +75,30 @@ class Output:
         self._stderr = stderr
         self._env = os.environ if env is None else env
         self._console: Console | None = None
+        self.stdout_failure: OSError | None = None  # why stdout could not be written, if so
+        self._stdout_gone = False  # a broken pipe or a failure: write nothing more there
+        self._stderr_gone = False
+        self._pinned = False  # stdout fixed by `owning_stdout`
 
     @property
-    def stdout(self) -> IO[str]:
-        # Resolved late: test runners swap sys.stdout per invocation.
-        return self._stdout or sys.stdout
+    def stdout(self) -> IO[str] | None:
+        # Resolved late: test runners swap sys.stdout per invocation. None when fd 1 is closed.
+        return self._stdout if self._pinned or self._stdout else sys.stdout
+
+    @contextmanager
+    def owning_stdout(self) -> Iterator[None]:
+        """While it lasts, whatever writes to sys.stdout (click's help, a library's print) goes
+        through this Output: redacted, and never raising on a closed, full or broken stream."""
+        real = self.stdout
+        self._stdout, self._pinned = real, True
+        sys.stdout = _StdoutThroughOutput(self, real)  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            sys.stdout = real  # type: ignore[assignment]
 
     @property
-    def stderr(self) -> IO[str]:
+    def stderr(self) -> IO[str] | None:
         return self._stderr or sys.stderr
 
     # Results and errors
@@ -84,11 +110,12 @@ class Output:
         code = int(getattr(result, "exit_code", ExitCode.OK))
         failure: MlreleaseError | None = getattr(result, "failure", None)
         if hasattr(result, "github_outputs"):
-            write_github_outputs(result.github_outputs(), self._env)
+            outputs = {key: redact(value) for key, value in result.github_outputs().items()}
+            write_github_outputs(outputs, self._env)
         if (summary := step_summary(result)) is not None:
-            append_step_summary(summary, self._env)
+            append_step_summary(redact(summary), self._env)
         if self.json_mode:
-            errors = [_error_entry(failure)] if failure is not None else []
+            errors = [self._error_entry(failure)] if failure is not None else []
             self._envelope(ok=code == 0, exit_code=code, data=result.to_data(), errors=errors)
             return code
         view = present(result)
@@ -106,28 +133,47 @@ class Output:
         return code
 
     def fail(self, error: MlreleaseError) -> None:
-        """Report an error: `error:` and `hint:` lines on stderr, or the failure envelope."""
-        if self.json_mode:
-            entry = _error_entry(error)
+        """Report an error: `error:` and `hint:` lines on stderr, or the failure envelope. When
+        stdout cannot take the envelope, the lines go to stderr instead."""
+        detail = error_detail(error)
+        if self.json_mode and not self._stdout_gone:
+            entry = self._error_entry(error)
             self._envelope(ok=False, exit_code=error.exit_code, data=None, errors=[entry])
-            return
+            if not self._stdout_gone:
+                return
         # One line each, whatever the message: scripts and CI logs grep for `error:`.
-        self._line("error: ", " ".join(error.message.split("\n")), "bold red")
-        self._line("hint: ", " ".join(error.hint.split("\n")), "yellow")
+        self._line("error: ", error.message, "bold red")
+        self._line("hint: ", error.hint, "yellow")
+        if self.verbose and detail:
+            self._line("detail: ", detail, "dim")
+
+    def _error_entry(self, error: MlreleaseError) -> dict[str, str]:
+        """An error as the envelope lists it; its raw cause only with --verbose."""
+        entry = {"code": error.code, "message": error.message, "hint": error.hint}
+        if self.verbose and (detail := error_detail(error)):
+            entry["detail"] = detail
+        return entry
+
+    def program_version(self, version: str) -> None:
+        """mlrelease's own version (`--version`): a line, or an envelope under --json."""
+        if self.json_mode:
+            data = {"name": "mlrelease", "version": version}
+            self._envelope(ok=True, exit_code=ExitCode.OK, data=data, errors=[])
+        else:
+            self.data(f"mlrelease {version}")
 
     def traceback(self, exc: BaseException) -> None:
-        """The full traceback on stderr (MLRELEASE_DEBUG=1)."""
+        """The full traceback on stderr (MLRELEASE_DEBUG=1), secrets masked like the rest."""
         import traceback
 
-        traceback.print_exception(exc, file=self.stderr)
+        self._write_stderr("".join(traceback.format_exception(exc)))
 
     # Lines
 
     def data(self, text: str) -> None:
         """One line of data on stdout. Under --json the envelope is all of stdout, so results
         go through `emit`, which calls this only without --json."""
-        self.stdout.write(text + "\n")
-        self.stdout.flush()
+        self._write_stdout(text + "\n")
 
     def note(self, text: str, level: Level = "info") -> None:
         """A line for people on stderr; quiet under --json except warnings."""
@@ -149,10 +195,9 @@ class Output:
         if console is None:
             width = max(len(row.name) for row in rows)
             for row in rows:
-                self.stderr.write(f"{row.status:<5}  {row.name:<{width}}  {row.text}\n")
+                self._write_stderr(f"{row.status:<5}  {row.name:<{width}}  {row.text}\n")
                 if row.fix:
-                    self.stderr.write(f"{'':<5}  {'':<{width}}  fix: {row.fix}\n")
-            self.stderr.flush()
+                    self._write_stderr(f"{'':<5}  {'':<{width}}  fix: {row.fix}\n")
             return
         from rich.table import Table as RichTable
         from rich.text import Text
@@ -160,7 +205,9 @@ class Output:
         table = RichTable("", "CHECK", "FINDING", "FIX", show_lines=True, header_style="bold")
         for row in rows:
             style = _STATUS_STYLES.get(row.status, "")
-            table.add_row(Text(row.status, style=style), row.name, row.text, row.fix)
+            table.add_row(
+                Text(row.status, style=style), row.name, redact(row.text), redact(row.fix)
+            )
         console.print(table)
 
     def build_log(self, line: str) -> None:
@@ -195,7 +242,7 @@ class Output:
 
             def live(event: PushEvent) -> None:
                 if event.layer is None:
-                    progress.console.print(event.status, markup=False, highlight=False)
+                    progress.console.print(redact(event.status), markup=False, highlight=False)
                     return
                 if event.layer not in tasks:
                     tasks[event.layer] = progress.add_task(event.layer, total=None)
@@ -241,7 +288,7 @@ class Output:
                     step, total, what = int(match[1]), int(match[2]), match[3]
                     progress.update(task, completed=step - 1, total=total, description=what[:60])
                 elif self.verbose:
-                    progress.console.print(line, style="dim", markup=False, highlight=False)
+                    progress.console.print(redact(line), style="dim", markup=False, highlight=False)
 
             yield on_log
             progress.update(task, completed=progress.tasks[0].total or 0, description="built")
@@ -261,24 +308,60 @@ class Output:
             "data": data,
             "errors": errors,
         }
-        self.stdout.write(json.dumps(envelope, indent=2) + "\n")
-        self.stdout.flush()
+        # Masked value by value, never as text: a secret that happens to equal a key or a piece
+        # of JSON syntax must not break the envelope.
+        self._write_stdout(json.dumps(redact_data(envelope), indent=2) + "\n", redacted=True)
 
     def _line(self, prefix: str, text: str, style: str) -> None:
+        text = redact(" ".join(text.split("\n")))
+        if len(text) > LINE_LIMIT and not self.verbose:
+            more = len(text) - LINE_LIMIT
+            text = f"{text[:LINE_LIMIT]}... ({more} more characters; --verbose shows all)"
+        if self._stderr_gone:
+            return
         console = self._rich_console()
         if console is None:
-            self.stderr.write(prefix + text + "\n")
-            self.stderr.flush()
+            self._write_stderr(prefix + text + "\n")
             return
         from rich.text import Text
 
         line = Text.assemble((prefix, style), text) if prefix else Text(text, style=style)
-        console.print(line)
+        try:
+            console.print(line)
+        except (OSError, ValueError):
+            self._stderr_gone = True
+
+    # Streams that cannot crash the command
+
+    def _write_stdout(self, text: str, *, redacted: bool = False) -> None:
+        stream = self.stdout
+        if stream is None or self._stdout_gone:
+            return
+        try:
+            _write(stream, text if redacted else redact(text))
+        except BrokenPipeError:
+            # The reader left (`| head`): end quietly, as git does.
+            self._stdout_gone = True
+            _silence(stream)
+        except (OSError, ValueError) as err:
+            self._stdout_gone = True
+            self.stdout_failure = err if isinstance(err, OSError) else OSError(errno.EBADF, "")
+            _silence(stream)
+
+    def _write_stderr(self, text: str) -> None:
+        stream = self.stderr
+        if stream is None or self._stderr_gone:
+            return
+        try:
+            _write(stream, redact(text))
+        except (OSError, ValueError):
+            self._stderr_gone = True  # nowhere left to say anything; the exit code remains
+            _silence(stream)
 
     def _rich_console(self) -> Console | None:
         if self._console is None:
             if (
-                not _isatty(self.stderr)
+                not is_terminal(self.stderr)
                 or self._env.get("TERM") == "dumb"
                 or self._env.get("NO_COLOR")
             ):
@@ -289,13 +372,68 @@ class Output:
         return self._console
 
 
-def _error_entry(error: MlreleaseError) -> dict[str, str]:
-    return {"code": error.code, "message": error.message, "hint": error.hint}
+class _StdoutThroughOutput:
+    """A stand-in for sys.stdout that writes through an Output; other attributes (encoding,
+    isatty, fileno) are the real stream's."""
+
+    def __init__(self, output: Output, real: IO[str] | None) -> None:
+        self._output = output
+        self._real = real
+
+    def write(self, text: str) -> int:
+        self._output._write_stdout(text)
+        return len(text)
+
+    def flush(self) -> None:
+        """Every write is flushed already."""
+
+    def isatty(self) -> bool:
+        return is_terminal(self._real)
+
+    def __getattr__(self, name: str) -> Any:
+        if self._real is None:
+            raise AttributeError(name)
+        return getattr(self._real, name)
 
 
-def _isatty(stream: IO[str]) -> bool:
+def error_detail(error: MlreleaseError) -> str | None:
+    """The raw text behind an error: its own `detail`, else the third-party exception it was
+    translated from. Shown only with --verbose."""
+    if error.detail:
+        return error.detail
+    cause = error.__cause__
+    if cause is None or isinstance(cause, MlreleaseError):
+        return None
+    return f"{type(cause).__name__}: {cause}"
+
+
+def _write(stream: IO[str], text: str) -> None:
     try:
-        return stream.isatty()
+        stream.write(text)
+    except UnicodeEncodeError:  # a terminal in the C locale, a name with undecodable bytes
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+    stream.flush()
+
+
+def _silence(stream: IO[str]) -> None:
+    """Point the stream's descriptor at /dev/null, so that the interpreter's final flush of
+    what is left in its buffer cannot fail (and print an "Exception ignored" at exit)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def is_terminal(stream: IO[str] | None) -> bool:
+    """Whether `stream` is an open terminal (False for None, a closed or a plain file)."""
+    try:
+        return stream is not None and stream.isatty()
     except (AttributeError, ValueError):
         return False
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mlrelease.errors import ExitCode, MlreleaseError
+from mlrelease.errors import ExitCode, MlreleaseError, WorkFailed
 
 
 class Result(Protocol):
@@ -433,10 +433,25 @@ class DoctorReport:
         return sum(1 for check in self.checks if check.status == status)
 
     @property
+    def failing(self) -> tuple[Check, ...]:
+        """The checks that make the run fail: failed or errored, and warned under `strict`."""
+        statuses = {"fail", "error", "warn"} if self.strict else {"fail", "error"}
+        return tuple(check for check in self.checks if check.status in statuses)
+
+    @property
     def exit_code(self) -> int:
-        failing = {"fail", "error", "warn"} if self.strict else {"fail", "error"}
-        failed = any(check.status in failing for check in self.checks)
-        return int(ExitCode.FAILED if failed else ExitCode.OK)
+        return int(ExitCode.FAILED if self.failing else ExitCode.OK)
+
+    @property
+    def failure(self) -> MlreleaseError | None:
+        """The one error line a failing run ends with, naming the checks to fix."""
+        if not self.failing:
+            return None
+        names = ", ".join(check.id for check in self.failing)
+        return WorkFailed(
+            f"{len(self.failing)} of {len(self.checks)} checks did not pass: {names}",
+            hint="apply the fix shown under each of them, then rerun `mlrelease doctor`",
+        )
 
     def to_data(self) -> dict[str, Any]:
         return {

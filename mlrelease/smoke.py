@@ -2,23 +2,75 @@
 
 The container uses host networking on a free 127.0.0.1 port, which works on engines started with
 `--bridge=none` and never exposes the service beyond this machine.
+
+The image reference (the Docker reference grammar), the timeout and DOCKER_HOST are checked
+before the engine is asked, so that a mistyped argument is exit 2, not an engine error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
+import re
 import socket
 import time
 import urllib.error
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
-from mlrelease.errors import EngineError, PreconditionError, SmokeTestError
+from mlrelease.engine import check_docker_host, engine_failure
+from mlrelease.errors import EngineError, PreconditionError, SmokeTestError, UsageError
 from mlrelease.results import SmokeResult
 
 if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
+
+
+MAX_TIMEOUT_S = 3600.0
+
+# distribution/reference's grammar: [domain[:port]/]path[:tag][@digest], or an image ID.
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = (
+    rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::(?P<port>[0-9]+))?"
+)
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[_.]|__|-+)[a-z0-9]+)*"
+_REFERENCE = re.compile(
+    rf"(?P<name>(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
+    r"(?::[\w][\w.-]{0,127})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?",
+    re.ASCII,
+)
+_IMAGE_ID = re.compile(r"(?:sha256:)?[0-9a-f]{12,64}", re.ASCII)
+_MAX_NAME = 255
+
+
+def check_reference(image: str) -> str:
+    """Return `image` if it is a Docker image reference (or image ID), else raise UsageError."""
+    shown = image if len(image) <= 80 else f"{image[:80]}..."
+    hint = "name an image as NAME[:TAG][@DIGEST], e.g. ml-service:sha-1a2b3c4"
+    if _IMAGE_ID.fullmatch(image):
+        return image
+    match = _REFERENCE.fullmatch(image)
+    if match is None:
+        raise UsageError(f"{shown!r} is not a valid image reference", hint=hint)
+    if len(match["name"]) > _MAX_NAME:
+        raise UsageError(f"the image name in {shown!r} is over {_MAX_NAME} characters", hint=hint)
+    if match["port"] is not None and not 1 <= int(match["port"]) <= 65535:
+        raise UsageError(f"the registry port in {shown!r} is not from 1 to 65535", hint=hint)
+    return image
+
+
+def check_timeout(timeout: float) -> float:
+    """Return `timeout` if it is a number of seconds above 0 and at most an hour."""
+    if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT_S):
+        raise UsageError(
+            f"--timeout {timeout!r} is not a number of seconds above 0 and at most "
+            f"{MAX_TIMEOUT_S:g}",
+            hint="pass a timeout such as --timeout 60",
+        )
+    return timeout
 
 
 def free_port() -> int:
@@ -66,11 +118,26 @@ def smoke_test(
     client: docker.DockerClient | None = None,
 ) -> SmokeResult:
     """Run `image`, wait for /health, check /ready and predict the example the model ships with."""
-    from docker.errors import DockerException, ImageNotFound
+    check_reference(image)
+    check_timeout(timeout)
+    from docker.errors import DockerException
 
     from mlrelease.image import docker_client
 
-    client = client or docker_client()
+    if client is None:
+        check_docker_host()
+        client = docker_client()
+    try:
+        return _smoke(client, image, timeout)
+    except DockerException as err:
+        raise EngineError(
+            f"the Docker engine failed during the smoke test: {engine_failure(err)}"
+        ) from err
+
+
+def _smoke(client: docker.DockerClient, image: str, timeout: float) -> SmokeResult:
+    from docker.errors import DockerException, ImageNotFound
+
     try:
         client.images.get(image)
     except ImageNotFound as err:
@@ -88,7 +155,7 @@ def smoke_test(
             labels={"org.mlrelease.smoke": "1"},
         )
     except DockerException as err:
-        raise EngineError(f"could not start {image}: {err}") from err
+        raise EngineError(f"the engine could not start {image}: {engine_failure(err)}") from err
     try:
         startup = _wait_for_health(container, base, timeout)
         try:
@@ -114,4 +181,6 @@ def smoke_test(
             prediction=predicted,
         )
     finally:
-        container.remove(force=True)
+        # Labelled org.mlrelease.smoke for a later clean-up: an error already raised matters more.
+        with contextlib.suppress(DockerException):
+            container.remove(force=True)

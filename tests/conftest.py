@@ -24,6 +24,15 @@ os.environ["NO_GCE_CHECK"] = "true"
 os.environ["GCE_METADATA_HOST"] = os.environ["GCE_METADATA_IP"] = "127.0.0.1:9"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_secrets() -> None:
+    """Each test starts as a new process would: no secret registered by an earlier test's
+    settings masks this test's output."""
+    from mlrelease.redact import forget_secrets
+
+    forget_secrets()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]

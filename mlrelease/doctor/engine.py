@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from mlrelease.doctor.frame import Outcome, Project, fail, ok
 
 # A doctor run must not hang on an engine that accepts connections but never answers.
@@ -16,7 +14,13 @@ def check_engine(project: Project) -> Outcome:
     from docker.errors import DockerException
     from requests.exceptions import RequestException
 
-    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    from mlrelease.engine import check_docker_host, engine_failure
+    from mlrelease.errors import ConfigError
+
+    try:
+        host = check_docker_host()
+    except ConfigError as err:
+        return fail(err.message, err.hint)
     try:
         client = docker.from_env(timeout=ENGINE_TIMEOUT_S)
         try:
@@ -24,9 +28,8 @@ def check_engine(project: Project) -> Outcome:
         finally:
             client.close()
     except (DockerException, RequestException) as err:
-        reason = " ".join(str(err).split())
         return fail(
-            f"the Docker engine at {host} does not answer: {reason}",
+            f"the Docker engine at {host} does not answer: {engine_failure(err)}",
             "start the Docker engine, or point DOCKER_HOST at one that runs "
             "(`docker version` must show a Server)",
         )

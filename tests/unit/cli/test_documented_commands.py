@@ -151,8 +151,11 @@ def documented_command_lines() -> list[CommandLine]:
 def parse_with_cli(args: tuple[str, ...]) -> None:
     """Resolve the command and parse its parameters with the real CLI; never run it.
 
-    Raises click's UsageError (unknown command or option, missing or bad value).
+    Raises click's UsageError (unknown command or option, missing or bad value). Global options
+    anywhere on the line are taken first, as the CLI itself does.
     """
+    hoisted, others = ROOT._split_global_options(list(args))
+    args = (*hoisted, *others)
     root_options = {
         name
         for param in ROOT.params

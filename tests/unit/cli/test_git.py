@@ -8,9 +8,11 @@ import pytest
 
 from mlrelease.errors import (
     GitError,
+    GitIdentityError,
     NotAGitRepository,
     PushRejected,
     RemoteNotFound,
+    RepositoryError,
     TagExistsError,
 )
 from mlrelease.git import GitRepo, mask_credentials
@@ -76,10 +78,11 @@ def test_create_tag_without_an_identity(repo: Repo) -> None:
     repo.git("config", "--unset", "user.email")
     repo.git("config", "user.useConfigOnly", "true")
 
-    with pytest.raises(GitError) as caught:
+    with pytest.raises(GitIdentityError) as caught:
         GitRepo(repo.path).create_tag("v1.0.0", repo.head, "first")
 
-    assert "no committer identity is configured" in caught.value.message
+    assert caught.value.exit_code == 2  # the repository's configuration, not a service
+    assert "no committer identity" in caught.value.message
     assert "git config user.email" in caught.value.hint
 
 
@@ -146,7 +149,7 @@ def test_mask_credentials(text: str, masked: str) -> None:
 
 
 def test_a_missing_directory_is_not_blamed_on_git(tmp_path: Path) -> None:
-    with pytest.raises(GitError) as caught:
+    with pytest.raises(RepositoryError) as caught:
         GitRepo.discover(tmp_path / "gone")
 
     assert "cannot run git in" in caught.value.message
@@ -155,7 +158,7 @@ def test_a_missing_directory_is_not_blamed_on_git(tmp_path: Path) -> None:
 def test_git_missing_from_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
 
-    with pytest.raises(GitError) as caught:
+    with pytest.raises(RepositoryError) as caught:
         GitRepo.discover(tmp_path)
 
     assert caught.value.message == "git is not installed or not on PATH"

@@ -1,0 +1,115 @@
+"""Masking secrets in text: the one function every line mlrelease writes passes through.
+
+`redact` masks, wherever they appear in a text:
+
+- credentials in URLs (`https://user:token@host`, `tcp://user:pw@host:1`) and in bare
+  `user:password@host` forms;
+- bearer and access tokens (`Bearer x`, Google `ya29.` tokens, `access_token` values);
+- PEM private-key blocks and JSON `"private_key"` values;
+- every value registered with `register_secret` (the configured `gcp_sa_key`, and whatever
+  credentials or tokens later code obtains at run time).
+
+`render.Output` applies it to every message, hint, note, data line, JSON field and file it
+writes, so a secret that reaches an exception message still never reaches the user.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+
+MASK = "********"
+
+# A secret shorter than this is too likely to occur in ordinary text to be masked everywhere.
+_MIN_SECRET_LENGTH = 6
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+            re.DOTALL,
+        ),
+        MASK,
+    ),
+    # "private_key": "..." in JSON, escaped quotes included.
+    (re.compile(r'("private_key"\s*:\s*")(?:[^"\\]|\\.)*(")?'), rf"\g<1>{MASK}\g<2>"),
+    (re.compile(r"(?<=://)[^/?#@\s]*@"), f"{MASK}@"),
+    # user:password@host without a scheme (a registry host, an scp-like remote); not an IAM
+    # member such as serviceAccount:ci@p.iam.gserviceaccount.com, which a fix must show.
+    (
+        re.compile(
+            r"(?<![\w/:.@-])(?!(?:serviceAccount|group|principal|principalSet):)"
+            r"[\w.%+-]+:[^/\s@]+@(?=[\w\[])(?!sha\d+:)"
+        ),
+        f"{MASK}@",
+    ),
+    # A URL query parameter whose name says it is a credential (?token=..., &X-Amz-Signature=).
+    (
+        re.compile(r"(?i)([?&][^=&\s#]*(?:token|key|secret|passw|sig|auth)[^=&\s#]*=)[^&\s#]+"),
+        rf"\g<1>{MASK}",
+    ),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), rf"\g<1> {MASK}"),
+    (re.compile(r"\bya29\.[A-Za-z0-9._-]+"), MASK),
+    (
+        re.compile(
+            r"(?i)((?:access|refresh|id)_token|client_secret|password|passwd)"
+            r"(\"?\s*[:=]\s*\"?)[^\s\",&}]+"
+        ),
+        rf"\g<1>\g<2>{MASK}",
+    ),
+)
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Mask `value` from now on wherever it appears, with the forms it takes when escaped.
+
+    A JSON value (a service-account key) also registers its `private_key`, its
+    `private_key_id` and any token fields, so a message quoting one of them is masked too.
+    """
+    candidates = {value, value.strip()}
+    candidates.add(json.dumps(value)[1:-1])  # as it appears inside a JSON string
+    candidates.add(repr(value)[1:-1])  # as it appears in a repr
+    try:
+        document = json.loads(value)
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        for key in ("private_key", "private_key_id", "client_secret", "refresh_token"):
+            field = document.get(key)
+            if isinstance(field, str):
+                candidates.update({field, field.strip(), json.dumps(field)[1:-1]})
+    with _lock:
+        _secrets.update(c for c in candidates if len(c) >= _MIN_SECRET_LENGTH)
+
+
+def forget_secrets() -> None:
+    """Drop every registered value (the CLI's tests run many invocations in one process)."""
+    with _lock:
+        _secrets.clear()
+
+
+def redact(text: str) -> str:
+    """`text` with URL credentials, tokens, private keys and registered secrets masked."""
+    with _lock:
+        known = sorted(_secrets, key=len, reverse=True)  # longest first: no partial leftovers
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact_data(value: object) -> object:
+    """`redact` applied to every string in a JSON-shaped value (dicts, lists, scalars)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_data(item) for item in value]
+    return value
