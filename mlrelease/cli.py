@@ -1,224 +1,33 @@
-"""The command line: thin adapters from options to core functions, and from errors to exits.
+"""The command line: thin adapters from options to core functions.
 
-A command parses its options, calls one core function and returns what
-`render.Output.emit` makes of the result: the exit code, 0 unless the result carries its own
-(a report with failing rows). Every error becomes an exit in `_Group.main`, the only place
-that does so:
-
-- `MlreleaseError`: its message, hint and exit code;
-- a click usage error (unknown option, bad argument): exit 2 in the same format;
-- Ctrl-C: exit 130;
-- anything else is a bug: exit 70, `error: internal error: ...`.
-
-With `--json` the failure is the JSON envelope on stdout instead; with `MLRELEASE_DEBUG=1` the
-traceback precedes it on stderr. When stdout cannot be written (a full disk) the error goes to
-stderr with the exit code the command had, or 1 after a success; a broken pipe ends quietly.
-
-Global options (the root's flags: `--json`, `--verbose`, `--version`) are accepted anywhere
-before `--`, as gh, docker and kubectl accept them: they are moved in front of the command
-(`_split_global_options`), skipping the values of the command's own options.
-
-Heavy modules (docker, google, sklearn) are never imported here; command bodies import what
-they need.
+A command parses its options, calls one core function and returns what `render.Output.emit`
+makes of the result. The root group (`cli_group.RootGroup`) takes the global options wherever
+they are typed and turns every error into its exit code. Heavy modules (docker, google,
+sklearn) are never imported here; command bodies import what they need.
 
 Adding a command: a frozen result with `to_data()` in results.py, a `present` function for it
 in views.py, a core function returning it, and here a `@app.command()` whose body is
-`return _output(ctx).emit(core_function(...))`.
+`return command_output(ctx).emit(core_function(...))`.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
-from typer.core import TyperGroup
 
-from mlrelease import release
-from mlrelease.errors import (
-    EXIT_CODE_MEANINGS,
-    Interrupted,
-    MlreleaseError,
-    OutputError,
-    UsageError,
-)
-from mlrelease.render import Output, is_terminal
+from mlrelease import live, release
+from mlrelease.cli_group import EPILOG, RootGroup, command_output, show_version
+from mlrelease.errors import UsageError
+from mlrelease.render import is_terminal
 from mlrelease.versioning import DEFAULT_PRE_TOKEN, Part
 
-try:  # typer >= 0.26 vendors click and does not re-export its exception base publicly
-    from typer._click.exceptions import ClickException
-except ImportError:  # pragma: no cover - typer with click as a dependency
-    from click.exceptions import ClickException  # type: ignore[assignment,no-redef,unused-ignore]
-
-DEBUG_ENV = "MLRELEASE_DEBUG"
-
-_EPILOG = (
-    "\b\nExit codes:\n"
-    + "\n".join(f"  {int(code):<4} {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items())
-    + f"\n\n\bSet {DEBUG_ENV}=1 to see the traceback of an error."
-)
-
-
-class _Group(TyperGroup):
-    """The root group: runs a command and turns whatever it raises into an exit code."""
-
-    def main(  # type: ignore[override]
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        **extra: Any,
-    ) -> Any:
-        hoisted, rest = self._split_global_options(list(sys.argv[1:] if args is None else args))
-        out = Output()
-        # Known before parsing, for --version and for errors in parsing itself.
-        out.json_mode = "--json" in hoisted
-        out.verbose = "--verbose" in hoisted or "-v" in hoisted
-        code = self._run(out, hoisted + rest, prog_name or "mlrelease", complete_var, extra)
-        if out.stdout_failure is not None:
-            reason = out.stdout_failure.strerror or "the stream is closed"
-            failure = OutputError(f"cannot write the output to stdout: {reason}")
-            _report(out, failure, out.stdout_failure)
-            code = code or int(failure.exit_code)
-        if standalone_mode:
-            sys.exit(code)
-        return code
-
-    def _run(
-        self,
-        out: Output,
-        argv: list[str],
-        prog_name: str,
-        complete_var: str | None,
-        extra: dict[str, Any],
-    ) -> int:
-        try:
-            with out.owning_stdout():
-                returned = super().main(
-                    args=argv,
-                    prog_name=prog_name,
-                    complete_var=complete_var,
-                    standalone_mode=False,
-                    obj=out,
-                    **extra,
-                )
-        except MlreleaseError as err:
-            return _report(out, err, err)
-        except ClickException as err:
-            ctx = getattr(err, "ctx", None)
-            if ctx is not None and ctx.parent is not None:
-                out.command = ctx.info_name
-            path = ctx.command_path if ctx is not None else prog_name
-            # One line (click wraps lists of choices), without the "Value error, " that typer's
-            # pydantic-based coercion puts before its reason.
-            message = " ".join(err.format_message().split()).replace(": Value error, ", ": ")
-            return _report(out, UsageError(message, hint=f"see `{path} --help`"), err)
-        except (KeyboardInterrupt, typer.Abort) as err:
-            return _report(out, Interrupted("interrupted"), err)
-        except Exception as err:
-            debug = _debug()
-            hint = "this is a bug in mlrelease; " + (
-                "report the traceback above"
-                if debug
-                else f"rerun with {DEBUG_ENV}=1 and report the traceback"
-            )
-            bug = MlreleaseError(f"internal error: {type(err).__name__}: {err}", hint=hint)
-            return _report(out, bug, err)
-        # typer returns Exit codes (--help, --version) and the command's own return value.
-        return returned if type(returned) is int else 0
-
-    def _split_global_options(self, argv: list[str]) -> tuple[list[str], list[str]]:
-        """(the root's flags, wherever they were typed; the other arguments, in order).
-
-        A flag a command defines itself stays its own; a value of a command's option (`-m
-        --json`) and everything after `--` are left where they are.
-        """
-        hoisted: list[str] = []
-        rest: list[str] = []
-        global_flags = {
-            name
-            for param in self.params
-            if param.param_type_name == "option" and getattr(param, "is_flag", False)
-            for name in param.opts
-        }
-        command: Any = self
-        takes_value = _value_options(self)
-        own: set[str] = set()
-        tokens = iter(argv)
-        for token in tokens:
-            if token == "--":
-                rest.extend([token, *tokens])
-                break
-            if token in takes_value:
-                rest.append(token)
-                value = next(tokens, None)
-                if value is not None:
-                    rest.append(value)
-                continue
-            if token in global_flags and token not in own:
-                hoisted.append(token)
-                continue
-            rest.append(token)
-            sub = command.commands.get(token) if hasattr(command, "commands") else None
-            if sub is not None and not token.startswith("-"):
-                command = sub
-                takes_value = _value_options(sub)
-                own = {name for param in sub.params for name in getattr(param, "opts", [])}
-        return hoisted, rest
-
-    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
-        # typer turns Ctrl-C into a silent exit 130; make it an error that is reported.
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt as err:
-            raise Interrupted("interrupted") from err
-
-
-def _report(out: Output, error: MlreleaseError, cause: BaseException) -> int:
-    if _debug():
-        out.traceback(cause)
-    out.fail(error)
-    return int(error.exit_code)
-
-
-def _debug() -> bool:
-    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
-
-
-def _value_options(command: Any) -> set[str]:
-    """The option names of `command` that take a value (the next token is theirs)."""
-    return {
-        name
-        for param in command.params
-        if param.param_type_name == "option"
-        and not getattr(param, "is_flag", False)
-        and not getattr(param, "count", False)
-        for name in (*param.opts, *param.secondary_opts)
-    }
-
-
-def _output(ctx: typer.Context) -> Output:
-    out = ctx.find_root().obj
-    if not isinstance(out, Output):  # pragma: no cover - only if invoked around _Group.main
-        raise TypeError("the CLI must be run through mlrelease.cli.main")
-    return out
-
-
-def _show_version(ctx: typer.Context, value: bool) -> None:
-    if value:
-        from mlrelease import __version__  # importlib.metadata is slow; only when asked
-
-        _output(ctx).program_version(__version__)
-        raise typer.Exit()
-
-
 app = typer.Typer(
-    cls=_Group,
-    epilog=_EPILOG,
+    cls=RootGroup,
+    epilog=EPILOG,
     add_completion=False,
     pretty_exceptions_enable=False,
     # Rich help costs ~70 ms of start-up: worth it on a terminal, not in scripts and CI.
@@ -241,14 +50,14 @@ def _root(
         bool,
         typer.Option(
             "--version",
-            callback=_show_version,
+            callback=show_version,
             is_eager=True,
             help="Print mlrelease's own version and exit.",
         ),
     ] = False,
 ) -> None:
     """Build, version and push the ML service image to Google Artifact Registry."""
-    out = _output(ctx)
+    out = command_output(ctx)
     out.json_mode = json_output
     out.verbose = verbose
     out.command = ctx.invoked_subcommand
@@ -257,7 +66,7 @@ def _root(
 @app.command()
 def version(ctx: typer.Context) -> int:
     """Print the current version (highest vX.Y.Z tag, 0.0.0 if none); say if HEAD is at it."""
-    return _output(ctx).emit(release.describe(Path.cwd()))
+    return command_output(ctx).emit(release.describe(Path.cwd()))
 
 
 @app.command()
@@ -306,7 +115,7 @@ def bump(
         push=push,
         remote=remote or "origin",
     )
-    return _output(ctx).emit(result)
+    return command_output(ctx).emit(result)
 
 
 @app.command("config")
@@ -330,7 +139,7 @@ def config_command(
         "region": Flag("--region", region),
         "repository": Flag("--repository", repository),
     }
-    return _output(ctx).emit(explain(Path.cwd(), flags=flags))
+    return command_output(ctx).emit(explain(Path.cwd(), flags=flags))
 
 
 @app.command()
@@ -374,7 +183,7 @@ def build(
     from mlrelease.config import Flag, load_settings
     from mlrelease.image import build as build_image
 
-    out = _output(ctx)
+    out = command_output(ctx)
     settings = load_settings(
         flags={
             "base_image": Flag("--base-image", base_image),
@@ -383,7 +192,7 @@ def build(
             "size_warn_mb": Flag("--size-warn-mb", size_warn_mb),
         }
     )
-    with out.build_progress(quiet=quiet) as on_log:
+    with live.build_progress(out, quiet=quiet) as on_log:
         result = build_image(
             settings, no_cache=no_cache, cache_from=cache_from or (), smoke=smoke, on_log=on_log
         )
@@ -416,7 +225,7 @@ def size(
             "size_warn_mb": Flag("--size-warn-mb", size_warn_mb),
         }
     )
-    return _output(ctx).emit(size_report(settings, image))
+    return command_output(ctx).emit(size_report(settings, image))
 
 
 @app.command()
@@ -438,7 +247,7 @@ def smoke(
         from mlrelease.image import default_image
 
         image = default_image(load_settings())
-    return _output(ctx).emit(smoke_test(image, timeout=timeout))
+    return command_output(ctx).emit(smoke_test(image, timeout=timeout))
 
 
 KeyFileOption = Annotated[
@@ -457,7 +266,7 @@ def auth(ctx: typer.Context, key_file: KeyFileOption = None) -> int:
     from mlrelease import auth as google_auth
     from mlrelease.config import load_settings
 
-    return _output(ctx).emit(google_auth.check(load_settings(), key_file=key_file))
+    return command_output(ctx).emit(google_auth.check(load_settings(), key_file=key_file))
 
 
 @app.command()
@@ -482,8 +291,8 @@ def push(
     from mlrelease.config import load_settings
     from mlrelease.push import push_release
 
-    out = _output(ctx)
-    with out.push_progress() as on_progress:
+    out = command_output(ctx)
+    with live.push_progress(out) as on_progress:
         result = push_release(
             load_settings(),
             tag,
@@ -502,7 +311,7 @@ def releases(ctx: typer.Context, key_file: KeyFileOption = None) -> int:
     from mlrelease.config import load_settings
     from mlrelease.push import list_releases
 
-    return _output(ctx).emit(list_releases(load_settings(), key_file=key_file))
+    return command_output(ctx).emit(list_releases(load_settings(), key_file=key_file))
 
 
 @app.command("release")
@@ -521,8 +330,8 @@ def release_command(
     from mlrelease.config import load_settings
     from mlrelease.pipeline import run_release
 
-    out = _output(ctx)
-    with out.push_progress() as on_push:
+    out = command_output(ctx)
+    with live.push_progress(out) as on_push:
         result = run_release(
             load_settings(),
             part,
@@ -561,7 +370,7 @@ def doctor(
     report = diagnose(
         Path.cwd(), offline=offline, only=_check_ids(only), skipped=_check_ids(skip), strict=strict
     )
-    return _output(ctx).emit(report)
+    return command_output(ctx).emit(report)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

@@ -22,9 +22,8 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
@@ -37,7 +36,6 @@ from mlrelease.views import Level, StatusRow, Table, present, step_summary
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mlrelease.docker_push import PushEvent
 
 SCHEMA = 1
 _STATUS_STYLES = {
@@ -48,8 +46,6 @@ _STATUS_STYLES = {
     "skip": "dim",
 }
 
-
-_STEP = re.compile(r"Step (\d+)/(\d+) : (.*)")
 
 LINE_LIMIT = 500  # past this a line is a dump (a 100 kB tag message), not a message
 
@@ -218,80 +214,10 @@ class Output:
         """A line of a long operation's progress (a push): shown on stderr, quiet under --json."""
         self.note(line)
 
-    @contextmanager
-    def push_progress(self) -> Iterator[Callable[[PushEvent], None]]:
-        """Where a push's progress goes: on a terminal, a Rich bar per layer; elsewhere, one
-        plain line per layer when it is done, and the push's own messages."""
-        console = None if self.json_mode else self._rich_console()
-        if console is None:
-
-            def plain(event: PushEvent) -> None:
-                if event.layer is None:
-                    self.note(event.status)
-                elif event.final:
-                    self.note(f"{event.layer}: {event.status}")
-
-            yield plain
-            return
-        from rich.progress import BarColumn, DownloadColumn, Progress
-
-        with Progress(
-            "{task.description}", BarColumn(), DownloadColumn(), console=console, transient=True
-        ) as progress:
-            tasks: dict[str, Any] = {}
-
-            def live(event: PushEvent) -> None:
-                if event.layer is None:
-                    progress.console.print(redact(event.status), markup=False, highlight=False)
-                    return
-                if event.layer not in tasks:
-                    tasks[event.layer] = progress.add_task(event.layer, total=None)
-                task = tasks[event.layer]
-                description = f"{event.layer} {event.status}"
-                if event.final:
-                    done = progress.tasks[task].total or 1
-                    progress.update(task, description=description, total=done, completed=done)
-                else:
-                    progress.update(
-                        task,
-                        description=description,
-                        completed=event.current or 0,
-                        total=event.total,
-                    )
-
-            yield live
-
-    @contextmanager
-    def build_progress(self, *, quiet: bool = False) -> Iterator[Callable[[str], None]]:
-        """Where a build's log goes while it runs: nowhere with `quiet`; on a terminal, a Rich
-        progress view of the steps; elsewhere, plain step lines (`build_log`)."""
-        if quiet:
-            yield lambda line: None
-            return
-        console = None if self.json_mode else self._rich_console()
-        if console is None:
-            yield self.build_log
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-        with Progress(
-            "{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            task = progress.add_task("starting the build", total=None)
-
-            def on_log(line: str) -> None:
-                if match := _STEP.match(line):
-                    step, total, what = int(match[1]), int(match[2]), match[3]
-                    progress.update(task, completed=step - 1, total=total, description=what[:60])
-                elif self.verbose:
-                    progress.console.print(redact(line), style="dim", markup=False, highlight=False)
-
-            yield on_log
-            progress.update(task, completed=progress.tasks[0].total or 0, description="built")
+    def live_console(self) -> Console | None:
+        """The Rich console for a live view on stderr (progress bars), None when stderr is not
+        a terminal, colour is off, or the output is JSON."""
+        return None if self.json_mode else self._rich_console()
 
     def warn(self, text: str) -> None:
         """A warning on stderr, also under --json."""

@@ -333,9 +333,9 @@ def test_a_command_may_return_its_exit_code(run: Run) -> None:
     import typer
     from typer.testing import CliRunner
 
-    from mlrelease.cli import _Group
+    from mlrelease.cli_group import RootGroup
 
-    probe_app = typer.Typer(cls=_Group)
+    probe_app = typer.Typer(cls=RootGroup)
 
     @probe_app.callback()
     def _root() -> None:

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from mlrelease.config import load_settings
+from mlrelease.live import build_progress
 from mlrelease.render import Output
 from mlrelease.results import Budget, BuildResult, SizeChange
 from mlrelease.sizes import (
@@ -192,7 +193,7 @@ def test_the_build_log_is_plain_step_lines_off_a_terminal() -> None:
     stderr = io.StringIO()
     out = Output(stderr=stderr, env={})
 
-    with out.build_progress() as on_log:
+    with build_progress(out) as on_log:
         for line in LOG:
             on_log(line)
 
@@ -201,7 +202,7 @@ def test_the_build_log_is_plain_step_lines_off_a_terminal() -> None:
 
 def test_the_build_log_is_a_progress_view_on_a_terminal_and_nothing_when_quiet() -> None:
     terminal = _Terminal()
-    with Output(stderr=terminal, env={"TERM": "xterm"}).build_progress() as on_log:
+    with build_progress(Output(stderr=terminal, env={"TERM": "xterm"})) as on_log:
         for line in LOG:
             on_log(line)
     shown = terminal.getvalue()
@@ -209,7 +210,7 @@ def test_the_build_log_is_a_progress_view_on_a_terminal_and_nothing_when_quiet()
     assert "Step 1/2" not in shown and "compiling" not in shown
 
     quiet = _Terminal()
-    with Output(stderr=quiet, env={"TERM": "xterm"}).build_progress(quiet=True) as on_log:
+    with build_progress(Output(stderr=quiet, env={"TERM": "xterm"}), quiet=True) as on_log:
         for line in LOG:
             on_log(line)
     assert quiet.getvalue() == ""

@@ -1,0 +1,98 @@
+"""What a long command shows while it runs: the build's steps and the push's layers.
+
+On a terminal (stderr, colour allowed, not --json) a Rich progress view; elsewhere plain lines
+through `render.Output`, so CI logs read as a list of steps. Every text passes the redaction
+seam before it is printed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from mlrelease.redact import redact
+
+if TYPE_CHECKING:
+    from mlrelease.docker_push import PushEvent
+    from mlrelease.render import Output
+
+_STEP = re.compile(r"Step (\d+)/(\d+) : (.*)")
+
+
+@contextmanager
+def push_progress(out: Output) -> Iterator[Callable[[PushEvent], None]]:
+    """Where a push's progress goes: on a terminal, a Rich bar per layer; elsewhere, one
+    plain line per layer when it is done, and the push's own messages."""
+    console = out.live_console()
+    if console is None:
+
+        def plain(event: PushEvent) -> None:
+            if event.layer is None:
+                out.note(event.status)
+            elif event.final:
+                out.note(f"{event.layer}: {event.status}")
+
+        yield plain
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress
+
+    with Progress(
+        "{task.description}", BarColumn(), DownloadColumn(), console=console, transient=True
+    ) as progress:
+        tasks: dict[str, Any] = {}
+
+        def show(event: PushEvent) -> None:
+            if event.layer is None:
+                progress.console.print(redact(event.status), markup=False, highlight=False)
+                return
+            if event.layer not in tasks:
+                tasks[event.layer] = progress.add_task(event.layer, total=None)
+            task = tasks[event.layer]
+            description = f"{event.layer} {event.status}"
+            if event.final:
+                done = progress.tasks[task].total or 1
+                progress.update(task, description=description, total=done, completed=done)
+            else:
+                progress.update(
+                    task,
+                    description=description,
+                    completed=event.current or 0,
+                    total=event.total,
+                )
+
+        yield show
+
+
+@contextmanager
+def build_progress(out: Output, *, quiet: bool = False) -> Iterator[Callable[[str], None]]:
+    """Where a build's log goes while it runs: nowhere with `quiet`; on a terminal, a Rich
+    progress view of the steps; elsewhere, plain step lines (`build_log`)."""
+    if quiet:
+        yield lambda line: None
+        return
+    console = out.live_console()
+    if console is None:
+        yield out.build_log
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("starting the build", total=None)
+
+        def on_log(line: str) -> None:
+            if match := _STEP.match(line):
+                step, total, what = int(match[1]), int(match[2]), match[3]
+                progress.update(task, completed=step - 1, total=total, description=what[:60])
+            elif out.verbose:
+                progress.console.print(redact(line), style="dim", markup=False, highlight=False)
+
+        yield on_log
+        progress.update(task, completed=progress.tasks[0].total or 0, description="built")
