@@ -220,10 +220,15 @@ def _load_json(text: str, source: str) -> dict[str, Any]:
     register_secret(text)  # the key and its private_key are masked in anything printed later
     try:
         info = json.loads(text)
-    except ValueError as err:
-        where = f" (line {err.lineno}, column {err.colno})" if hasattr(err, "lineno") else ""
+    except json.JSONDecodeError as err:
         raise ConfigError(
-            f"the credentials in {source} are not valid JSON{where}",
+            f"the credentials in {source} are not valid JSON "
+            f"(line {err.lineno}, column {err.colno})",
+            hint="use the JSON key file exactly as downloaded",
+        ) from None
+    except ValueError:  # not UTF-8 after all, nested too deep
+        raise ConfigError(
+            f"the credentials in {source} are not valid JSON",
             hint="use the JSON key file exactly as downloaded",
         ) from None
     if not isinstance(info, dict):
