@@ -259,6 +259,11 @@ KeyFileOption = Annotated[
     ),
 ]
 
+AttemptsOption = Annotated[
+    int,
+    typer.Option("--attempts", metavar="N", min=1, help="Tries for transient registry failures."),
+]
+
 
 @app.command()
 def auth(ctx: typer.Context, key_file: KeyFileOption = None) -> int:
@@ -282,10 +287,7 @@ def push(
         bool,
         typer.Option("--dry-run", help="Run every check and the preflight; push nothing."),
     ] = False,
-    attempts: Annotated[
-        int,
-        typer.Option("--attempts", metavar="N", help="Tries for transient registry failures."),
-    ] = 3,
+    attempts: AttemptsOption = 3,
 ) -> int:
     """Push the image of a release tag, verify it in the registry, print URI@DIGEST."""
     from mlrelease.config import load_settings
@@ -321,10 +323,7 @@ def release_command(
         Part, typer.Argument(metavar="PART", help="major, minor or patch (or prerelease).")
     ],
     key_file: KeyFileOption = None,
-    attempts: Annotated[
-        int,
-        typer.Option("--attempts", metavar="N", help="Tries for transient registry failures."),
-    ] = 3,
+    attempts: AttemptsOption = 3,
 ) -> int:
     """Bump, build at the new tag, smoke-test, push and verify; rerun to resume a failed one."""
     from mlrelease.config import load_settings

@@ -146,3 +146,19 @@ def service_release_repo(tmp_path: Path, **settings: str) -> ReleaseRepo:
         capture_output=True,
     )
     return rel
+
+
+def gar_settings(gar) -> dict[str, str]:
+    """[tool.mlrelease] settings that point a project at the GAR emulator's repository."""
+    return {
+        "gcp_project": gar.project,
+        "region": gar.location,
+        "repository": "docker",
+        "registry_host": gar.registry_host,
+        "gar_endpoint": gar.api_endpoint,
+    }
+
+
+def gar_remote_name(gar, image: str) -> str:
+    """Where an image of the emulator's `docker` repository is pushed."""
+    return f"{gar.registry_host}/{gar.project}/docker/{image}"

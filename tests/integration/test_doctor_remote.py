@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.emulator import CANARY
-from tests.integration.releasing import release_repo
+from tests.integration.releasing import gar_settings, release_repo
 
 pytestmark = pytest.mark.integration
 
@@ -18,14 +18,7 @@ REMOTE = "credentials,repository,permission"
 
 @pytest.fixture
 def project(tmp_path: Path, gar, sa_key):
-    rel = release_repo(
-        tmp_path,
-        gcp_project=gar.project,
-        region=gar.location,
-        repository="docker",
-        registry_host=gar.registry_host,
-        gar_endpoint=gar.api_endpoint,
-    )
+    rel = release_repo(tmp_path, **gar_settings(gar))
     rel.env["GCP_SA_KEY"] = json.dumps(sa_key)
     return rel
 

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.emulator import CANARY
-from tests.integration.releasing import ReleaseRepo, release_repo, remove_images
+from tests.integration.releasing import (
+    ReleaseRepo,
+    gar_remote_name,
+    gar_settings,
+    release_repo,
+    remove_images,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -22,20 +28,11 @@ EMAIL = "ci@test-project.iam.gserviceaccount.com"
 @pytest.fixture
 def rel(tmp_path: Path, gar, sa_key, docker_client) -> ReleaseRepo:
     """A repository configured for the emulator's project, with v1.0.0 tagged at HEAD."""
-    released = release_repo(
-        tmp_path,
-        gcp_project=gar.project,
-        region=gar.location,
-        repository="docker",
-        registry_host=gar.registry_host,
-        gar_endpoint=gar.api_endpoint,
-    )
+    released = release_repo(tmp_path, **gar_settings(gar))
     released.env["GCP_SA_KEY"] = json.dumps(sa_key)
     released.repo.tag("v1.0.0", annotated=True)
     yield released
-    remove_images(
-        docker_client, released.image, f"{gar.registry_host}/{gar.project}/docker/{released.image}"
-    )
+    remove_images(docker_client, released.image, gar_remote_name(gar, released.image))
 
 
 def envelope(proc) -> dict:

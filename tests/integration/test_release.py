@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests.emulator import CANARY
-from tests.integration.releasing import remove_images, service_release_repo
+from tests.integration.releasing import (
+    gar_remote_name,
+    gar_settings,
+    remove_images,
+    service_release_repo,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -18,17 +23,10 @@ UPLOAD = "artifactregistry.repositories.uploadArtifacts"
 
 @pytest.fixture
 def service(tmp_path: Path, gar, sa_key, docker_client):
-    rel = service_release_repo(
-        tmp_path,
-        gcp_project=gar.project,
-        region=gar.location,
-        repository="docker",
-        registry_host=gar.registry_host,
-        gar_endpoint=gar.api_endpoint,
-    )
+    rel = service_release_repo(tmp_path, **gar_settings(gar))
     rel.env["GCP_SA_KEY"] = json.dumps(sa_key)
     yield rel
-    remove_images(docker_client, rel.image, f"{gar.registry_host}/{gar.project}/docker/{rel.image}")
+    remove_images(docker_client, rel.image, gar_remote_name(gar, rel.image))
 
 
 def test_a_release_denied_at_the_push_resumes_without_a_second_bump(service, gar) -> None:
