@@ -109,11 +109,7 @@ def build_image(
 
     if not tags:
         raise ValueError("build_image needs at least one tag")
-    if not (context / dockerfile).is_file():
-        raise PreconditionError(
-            f"no {dockerfile} in {context}",
-            hint="run from the repository root or set `dockerfile`/`context` in [tool.mlrelease]",
-        )
+    check_build_inputs(context, context / dockerfile)
     image_id = None
     steps = 0
     cached: list[int] = []
@@ -180,10 +176,20 @@ def image_layers(image: Image) -> tuple[Layer, ...]:
     )
 
 
-def check_dockerfile(path: Path) -> None:
-    """Refuse BuildKit-only syntax (BuildKitSyntax, exit 2) before the engine is asked."""
+def check_build_inputs(context: Path, path: Path) -> None:
+    """Before the engine is asked: the context is a directory, the Dockerfile is there, and it
+    has no BuildKit-only syntax (BuildKitSyntax, exit 2)."""
+    if not context.is_dir():
+        raise PreconditionError(
+            f"the build context {context} is not a directory",
+            hint="set `context` in [tool.mlrelease] to the directory the Dockerfile builds from "
+            "(relative to the project root)",
+        )
     if not path.is_file():
-        return  # build_image says so, with the fix
+        raise PreconditionError(
+            f"no Dockerfile at {path}",
+            hint="run from the repository root or set `dockerfile`/`context` in [tool.mlrelease]",
+        )
     try:
         uses = buildkit_only(read_dockerfile(path))
     except (OSError, UnicodeDecodeError) as err:
@@ -263,7 +269,7 @@ def build(
     """
     from mlrelease.smoke import smoke_test
 
-    check_dockerfile(settings.path("dockerfile"))
+    check_build_inputs(settings.path("context"), settings.path("dockerfile"))
     plan = plan_build(settings, GitRepo.discover(settings.root))
     started = time.monotonic()
     usable, warnings = cache_sources(cache_from)

@@ -119,3 +119,16 @@ def test_plan_counts_an_untracked_file_as_dirty(service_repo: Repo) -> None:
     plan = _plan(service_repo)
 
     assert plan.tags == (f"acme/svc:sha-{service_repo.head[:7]}-dirty",)
+
+
+def test_a_missing_context_is_named_as_such(
+    service_repo: Repo, run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLRELEASE_CONTEXT", "no-such-dir")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+
+    result = run("build")
+
+    assert result.exit_code == 3, result.output
+    assert "the build context" in result.stderr
+    assert "no-such-dir is not a directory" in result.stderr
