@@ -19,7 +19,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from mlrelease import live, release
+from mlrelease import release
 from mlrelease.cli_group import EPILOG, RootGroup, command_output, show_version
 from mlrelease.errors import UsageError
 from mlrelease.render import is_terminal
@@ -180,6 +180,7 @@ def build(
     """Build the service image for HEAD; print its first tag (sha-<7>) on stdout.
 
     Exit 1 over `size_budget_mb` (the image stays tagged) or when --smoke fails."""
+    from mlrelease import live
     from mlrelease.config import Flag, load_settings
     from mlrelease.image import build as build_image
 
@@ -290,6 +291,7 @@ def push(
     attempts: AttemptsOption = 3,
 ) -> int:
     """Push the image of a release tag, verify it in the registry, print URI@DIGEST."""
+    from mlrelease import live
     from mlrelease.config import load_settings
     from mlrelease.push import push_release
 
@@ -326,6 +328,7 @@ def release_command(
     attempts: AttemptsOption = 3,
 ) -> int:
     """Bump, build at the new tag, smoke-test, push and verify; rerun to resume a failed one."""
+    from mlrelease import live
     from mlrelease.config import load_settings
     from mlrelease.pipeline import run_release
 
