@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from tests.emulator import GarEmulator
-from tests.emulator.fixtures import unavailable
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 REPOSITORY = "projects/test-project/locations/us-central1/repositories/docker"
@@ -40,17 +39,3 @@ def artifact_registry(gar: GarEmulator, credentials):
 @pytest.fixture
 def client(gar: GarEmulator, credentials):
     return artifact_registry(gar, credentials)
-
-
-@pytest.fixture(scope="session")
-def engine():
-    import docker
-    from docker.errors import DockerException
-
-    try:
-        client = docker.from_env()
-        client.ping()
-    except DockerException as err:
-        unavailable(f"no Docker engine answers: {err}")
-    yield client
-    client.close()

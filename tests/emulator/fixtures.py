@@ -14,7 +14,7 @@ import pytest
 
 from tests.emulator import CANARY, GarEmulator
 
-__all__ = ["CANARY", "gar", "sa_key"]
+__all__ = ["CANARY", "docker_client", "gar", "sa_key", "unavailable"]
 
 
 def unavailable(reason: str) -> None:
@@ -22,6 +22,21 @@ def unavailable(reason: str) -> None:
     if os.environ.get("MLRELEASE_REQUIRE_ENGINE") == "1":
         pytest.fail(f"{reason} (MLRELEASE_REQUIRE_ENGINE=1; run scripts/testground first)")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    """The Docker engine DOCKER_HOST names, once per session (its absence: skip, or fail in CI)."""
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except DockerException as err:
+        unavailable(f"no Docker engine answers: {err}")
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")

@@ -34,16 +34,20 @@ def tiny_tar() -> bytes:
 
 
 @pytest.fixture
-def image(engine, gar: GarEmulator) -> Iterator[str]:
+def image(docker_client, gar: GarEmulator) -> Iterator[str]:
     """A new local image named for the emulator's registry: `HOST/test-project/docker/NAME`."""
     repository = f"{gar.registry_host}/test-project/docker/emulator-{uuid.uuid4().hex[:10]}"
-    engine.api.import_image_from_data(tiny_tar(), repository=repository, tag="v1")
+    docker_client.api.import_image_from_data(tiny_tar(), repository=repository, tag="v1")
     yield repository
-    engine.images.remove(f"{repository}:v1", force=True)
+    docker_client.images.remove(f"{repository}:v1", force=True)
 
 
-def push(engine, repository: str, auth: dict[str, str], tag: str = "v1") -> list[dict[str, Any]]:
-    return list(engine.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth))
+def push(
+    docker_client, repository: str, auth: dict[str, str], tag: str = "v1"
+) -> list[dict[str, Any]]:
+    return list(
+        docker_client.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth)
+    )
 
 
 def error_of(stream: list[dict[str, Any]]) -> str | None:
@@ -63,8 +67,8 @@ def access_token_auth(token: str) -> dict[str, str]:
     return {"username": "oauth2accesstoken", "password": token}
 
 
-def test_push_with_an_access_token_stores_the_image(engine, gar, image, token):
-    stream = push(engine, image, access_token_auth(token))
+def test_push_with_an_access_token_stores_the_image(docker_client, gar, image, token):
+    stream = push(docker_client, image, access_token_auth(token))
 
     assert error_of(stream) is None, stream
     name = image.split("/", 3)[3]
@@ -73,37 +77,37 @@ def test_push_with_an_access_token_stores_the_image(engine, gar, image, token):
     assert realm and realm[-1][3] == 200
 
 
-def test_push_with_the_whole_key_as_password(engine, gar, image, sa_key):
-    stream = push(engine, image, {"username": "_json_key", "password": json.dumps(sa_key)})
+def test_push_with_the_whole_key_as_password(docker_client, gar, image, sa_key):
+    stream = push(docker_client, image, {"username": "_json_key", "password": json.dumps(sa_key)})
 
     assert error_of(stream) is None, stream
 
 
-def test_push_with_the_base64_key_as_password(engine, gar, image, sa_key):
+def test_push_with_the_base64_key_as_password(docker_client, gar, image, sa_key):
     encoded = base64.b64encode(json.dumps(sa_key).encode()).decode()
-    stream = push(engine, image, {"username": "_json_key_base64", "password": encoded})
+    stream = push(docker_client, image, {"username": "_json_key_base64", "password": encoded})
 
     assert error_of(stream) is None, stream
 
 
-def test_a_wrong_password_is_refused_with_unauthorized(engine, gar, image):
-    stream = push(engine, image, access_token_auth("ya29.not-a-token"))
+def test_a_wrong_password_is_refused_with_unauthorized(docker_client, gar, image):
+    stream = push(docker_client, image, access_token_auth("ya29.not-a-token"))
 
     assert error_of(stream) == UNAUTHORIZED
 
 
-def test_a_revoked_key_is_refused(engine, gar, image, sa_key):
+def test_a_revoked_key_is_refused(docker_client, gar, image, sa_key):
     gar.revoke_key(sa_key)
 
-    stream = push(engine, image, {"username": "_json_key", "password": json.dumps(sa_key)})
+    stream = push(docker_client, image, {"username": "_json_key", "password": json.dumps(sa_key)})
 
     assert error_of(stream) == UNAUTHORIZED
 
 
-def test_a_denied_upload_permission_is_refused_with_gars_message(engine, gar, image, token):
+def test_a_denied_upload_permission_is_refused_with_gars_message(docker_client, gar, image, token):
     gar.deny("artifactregistry.repositories.uploadArtifacts")
 
-    stream = push(engine, image, access_token_auth(token))
+    stream = push(docker_client, image, access_token_auth(token))
 
     assert error_of(stream) == (
         'denied: Permission "artifactregistry.repositories.uploadArtifacts" denied on resource '
@@ -111,28 +115,28 @@ def test_a_denied_upload_permission_is_refused_with_gars_message(engine, gar, im
     )
 
 
-def test_a_missing_repository_is_name_unknown(engine, gar, image, token):
+def test_a_missing_repository_is_name_unknown(docker_client, gar, image, token):
     gar.remove_repository("docker")
 
-    stream = push(engine, image, access_token_auth(token))
+    stream = push(docker_client, image, access_token_auth(token))
 
     assert error_of(stream) == 'name unknown: Repository "docker" not found'
 
 
-def test_revoked_tokens_are_refused_by_the_registry(engine, gar, image, token):
-    assert error_of(push(engine, image, access_token_auth(token))) is None
+def test_revoked_tokens_are_refused_by_the_registry(docker_client, gar, image, token):
+    assert error_of(push(docker_client, image, access_token_auth(token))) is None
     gar.revoke_tokens()
 
-    stream = push(engine, image, access_token_auth(token))
+    stream = push(docker_client, image, access_token_auth(token))
 
     assert error_of(stream) == UNAUTHORIZED
 
 
-def test_injected_faults_fail_pushes_then_one_succeeds(engine, gar, image, token):
+def test_injected_faults_fail_pushes_then_one_succeeds(docker_client, gar, image, token):
     gar.fail_next(2)
     auth = access_token_auth(token)
 
-    outcomes = [error_of(push(engine, image, auth)) for _ in range(3)]
+    outcomes = [error_of(push(docker_client, image, auth)) for _ in range(3)]
 
     assert outcomes[0] == outcomes[1] == "received unexpected HTTP status: 503 Service Unavailable"
     assert outcomes[2] is None
@@ -149,20 +153,22 @@ def test_injected_faults_fail_pushes_then_one_succeeds(engine, gar, image, token
         (502, "received unexpected HTTP status: 502 Bad Gateway"),
     ],
 )
-def test_what_an_injected_fault_shows_in_the_push_stream(engine, gar, image, token, status, text):
+def test_what_an_injected_fault_shows_in_the_push_stream(
+    docker_client, gar, image, token, status, text
+):
     gar.fail_next(1, status=status)
 
-    assert error_of(push(engine, image, access_token_auth(token))) == text
+    assert error_of(push(docker_client, image, access_token_auth(token))) == text
 
 
-def test_a_dropped_connection_fails_the_push(engine, gar, image, token):
+def test_a_dropped_connection_fails_the_push(docker_client, gar, image, token):
     gar.fail_next(1, drop=True)
 
-    stream = push(engine, image, access_token_auth(token))
+    stream = push(docker_client, image, access_token_auth(token))
 
     host_path = f"{gar.registry_host}/v2/{image.split('/', 1)[1]}"
     assert error_of(stream) == f'Put "http://{host_path}/manifests/v1": EOF'
-    assert error_of(push(engine, image, access_token_auth(token))) is None
+    assert error_of(push(docker_client, image, access_token_auth(token))) is None
 
 
 def pull_token(gar: GarEmulator, name: str, access_token: str) -> str:
@@ -195,20 +201,20 @@ def stored_manifest(gar: GarEmulator, name: str, tag: str, access_token: str) ->
     return response.json()
 
 
-def test_the_api_reports_pushed_images_and_tags(engine, gar, image, credentials):
+def test_the_api_reports_pushed_images_and_tags(docker_client, gar, image, credentials):
     import datetime
 
     started = datetime.datetime.now(datetime.UTC)
     auth = access_token_auth(credentials.token)
-    first = digest_of(push(engine, image, auth))
-    engine.api.import_image_from_data(tiny_tar(), repository=image, tag="v2")
-    engine.api.tag(f"{image}:v2", image, "latest")
+    first = digest_of(push(docker_client, image, auth))
+    docker_client.api.import_image_from_data(tiny_tar(), repository=image, tag="v2")
+    docker_client.api.tag(f"{image}:v2", image, "latest")
     try:
-        second = digest_of(push(engine, image, auth, tag="v2"))
-        assert error_of(push(engine, image, auth, tag="latest")) is None
+        second = digest_of(push(docker_client, image, auth, tag="v2"))
+        assert error_of(push(docker_client, image, auth, tag="latest")) is None
     finally:
-        engine.images.remove(f"{image}:v2", force=True)
-        engine.images.remove(f"{image}:latest", force=True)
+        docker_client.images.remove(f"{image}:v2", force=True)
+        docker_client.images.remove(f"{image}:latest", force=True)
     client = artifact_registry(gar, credentials)
     name = image.split("/", 1)[1]  # test-project/docker/emulator-...
     package = name.split("/", 2)[2]
@@ -240,10 +246,12 @@ def test_the_api_reports_pushed_images_and_tags(engine, gar, image, credentials)
     assert sorted(t.name.rsplit("/", 1)[1] for t in tags) == ["latest", "v1", "v2"]
 
 
-def test_registry_tokens_stop_working_when_tokens_are_revoked(engine, gar, image, credentials):
+def test_registry_tokens_stop_working_when_tokens_are_revoked(
+    docker_client, gar, image, credentials
+):
     import requests
 
-    assert error_of(push(engine, image, access_token_auth(credentials.token))) is None
+    assert error_of(push(docker_client, image, access_token_auth(credentials.token))) is None
     name = image.split("/", 1)[1]
     bearer = {"Authorization": f"Bearer {pull_token(gar, name, credentials.token)}"}
     tags_url = f"http://{gar.registry_host}/v2/{name}/tags/list"
@@ -259,10 +267,10 @@ def test_registry_tokens_stop_working_when_tokens_are_revoked(engine, gar, image
     )
 
 
-def test_the_emulator_logs_no_secret(engine, gar, image, sa_key, credentials):
-    assert error_of(push(engine, image, access_token_auth(credentials.token))) is None
+def test_the_emulator_logs_no_secret(docker_client, gar, image, sa_key, credentials):
+    assert error_of(push(docker_client, image, access_token_auth(credentials.token))) is None
     key_auth = {"username": "_json_key", "password": json.dumps(sa_key)}
-    assert error_of(push(engine, image, key_auth)) is None
+    assert error_of(push(docker_client, image, key_auth)) is None
 
     logs = [gar.registry_log.read_text(), repr(gar.requests)]
 

@@ -22,28 +22,9 @@ from pathlib import Path
 import pytest
 
 from mlrelease.smoke import free_port
+from tests.emulator.fixtures import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("MLRELEASE_REQUIRE_ENGINE") == "1":
-        pytest.fail(f"{reason} (MLRELEASE_REQUIRE_ENGINE=1; run scripts/testground first)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def docker_client():
-    import docker
-    from docker.errors import DockerException
-
-    try:
-        client = docker.from_env()
-        client.ping()
-    except DockerException as err:
-        _unavailable(f"no Docker engine answers: {err}")
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +36,7 @@ def base_image(docker_client) -> str:
     try:
         docker_client.images.get(name)
     except ImageNotFound:
-        _unavailable(f"base image {name} is not in the engine")
+        unavailable(f"base image {name} is not in the engine")
     return name
 
 
@@ -90,7 +71,7 @@ def registry(tmp_path_factory) -> Iterator[Registry]:
     """An open (no auth) distribution registry, started once per session on a free port."""
     binary = os.environ.get("MLRELEASE_REGISTRY_BIN") or shutil.which("docker-registry")
     if not binary or not Path(binary).exists():
-        _unavailable("docker-registry (CNCF distribution) is not installed")
+        unavailable("docker-registry (CNCF distribution) is not installed")
     root = tmp_path_factory.mktemp("registry")
     port = free_port()
     config = root / "config.yml"
