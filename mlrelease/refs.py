@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_HOST = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?"
+_HOST = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{{1,5}}))?"
 _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 _REFERENCE = re.compile(
@@ -80,6 +80,11 @@ def parse(text: str) -> ImageRef:
     ):
         host, path = None, f"{host}/{path}"
     ref = ImageRef(host, path, match["tag"], match["digest"])
+    if match["port"] is not None and not 1 <= int(match["port"]) <= 65535:
+        raise UsageError(
+            f"the registry port in {text[:80]!r} is not from 1 to 65535",
+            hint="use a registry host such as 127.0.0.1:5000",
+        )
     if len(ref.repository) > _NAME_MAX:
         raise UsageError(
             f"the image name is {len(ref.repository)} characters long; at most {_NAME_MAX}",

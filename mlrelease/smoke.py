@@ -30,35 +30,16 @@ if TYPE_CHECKING:
 
 MAX_TIMEOUT_S = 3600.0
 
-# distribution/reference's grammar: [domain[:port]/]path[:tag][@digest], or an image ID.
-_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = (
-    rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::(?P<port>[0-9]+))?"
-)
-_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[_.]|__|-+)[a-z0-9]+)*"
-_REFERENCE = re.compile(
-    rf"(?P<name>(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
-    r"(?::[\w][\w.-]{0,127})?"
-    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?",
-    re.ASCII,
-)
 _IMAGE_ID = re.compile(r"(?:sha256:)?[0-9a-f]{12,64}", re.ASCII)
-_MAX_NAME = 255
 
 
 def check_reference(image: str) -> str:
-    """Return `image` if it is a Docker image reference (or image ID), else raise UsageError."""
-    shown = image if len(image) <= 80 else f"{image[:80]}..."
-    hint = "name an image as NAME[:TAG][@DIGEST], e.g. ml-service:sha-1a2b3c4"
-    if _IMAGE_ID.fullmatch(image):
-        return image
-    match = _REFERENCE.fullmatch(image)
-    if match is None:
-        raise UsageError(f"{shown!r} is not a valid image reference", hint=hint)
-    if len(match["name"]) > _MAX_NAME:
-        raise UsageError(f"the image name in {shown!r} is over {_MAX_NAME} characters", hint=hint)
-    if match["port"] is not None and not 1 <= int(match["port"]) <= 65535:
-        raise UsageError(f"the registry port in {shown!r} is not from 1 to 65535", hint=hint)
+    """Return `image` if it is a Docker image reference (`refs.parse`) or an image ID, else
+    raise UsageError."""
+    from mlrelease.refs import parse
+
+    if not _IMAGE_ID.fullmatch(image):
+        parse(image)
     return image
 
 

@@ -37,7 +37,8 @@ def test_references_parse_by_the_grammar(text, host, path, tag, digest) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "Upper", "app:", "app:-bad", ":tag", "a" * 256, "app@sha256:short"]
+    "text",
+    ["", "Upper", "app:", "app:-bad", ":tag", "a" * 256, "app@sha256:short", "h:99999/app"],
 )
 def test_what_is_no_reference_is_a_usage_error(text: str) -> None:
     with pytest.raises(UsageError):
