@@ -150,3 +150,58 @@ def test_pruned_image_has_no_test_suites_compiles_nothing_and_predicts(docker_cl
     assert code == 0 and missing == "", f"without bytecode:\n{missing[:2000]}"
     smoke = smoke_test(result.tags[0], client=docker_client)
     assert smoke.prediction is not None
+
+
+def test_docker_stop_lets_a_request_in_flight_finish_and_exits_0(docker_client, built):
+    """`docker stop` sends SIGTERM to PID 1 (the server): the request being uploaded when it
+    arrives still gets its 200, and the container exits 0, not 143."""
+    import json
+    import socket
+    import threading
+    import time
+
+    from mlrelease.smoke import free_port
+
+    result, _ = built
+    port = free_port()
+    container = docker_client.containers.run(
+        result.tags[0],
+        detach=True,
+        network_mode="host",
+        environment={"PORT": str(port), "HOST": "127.0.0.1", "GRACEFUL_TIMEOUT": "15"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/metadata", timeout=1) as answer:
+                    example = json.loads(answer.read())["model"]["example"]
+                break
+            except OSError:
+                assert time.monotonic() < deadline, container.logs().decode()[-2000:]
+                time.sleep(0.2)
+        body = json.dumps({"instances": [example["instance"]] * 200}).encode()
+        head = (
+            f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(head + body[: len(body) // 2])
+            time.sleep(0.5)  # accepted and reading the body
+            stopping = threading.Thread(target=container.stop, kwargs={"timeout": 30})
+            stopping.start()
+            time.sleep(1.0)  # SIGTERM has arrived
+            sock.sendall(body[len(body) // 2 :])
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        stopping.join(timeout=60)
+        status_line = answer.split(b"\r\n", 1)[0].decode()
+        assert status_line.endswith("200 OK"), answer[:500]
+        assert (
+            json.loads(answer.split(b"\r\n\r\n", 1)[1])["predictions"][0] == (example["prediction"])
+        )
+        assert container.wait(timeout=30)["StatusCode"] == 0, container.logs().decode()[-2000:]
+    finally:
+        container.remove(force=True)
