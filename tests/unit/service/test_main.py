@@ -124,8 +124,8 @@ def test_serves_the_model_and_shuts_down_gracefully_on_sigterm(
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
 
-    # uvicorn shuts down gracefully, then re-raises the signal so the exit status reports it.
-    assert process.returncode in (0, -signal.SIGTERM), stderr
+    # A graceful shutdown is a clean exit: `docker stop` sees 0, not 143.
+    assert process.returncode == 0, stderr
     assert "Application shutdown complete" in stderr
     assert "Traceback" not in stderr
     assert "info: POST /predict 200" in stderr
