@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import docker
 
     from mlrelease.config import Settings
+    from mlrelease.distribution import Manifest
     from mlrelease.refs import ImageRef
     from mlrelease.target import Target
 
@@ -134,6 +135,7 @@ def push_release(
     if dry_run:
         return report.result(
             digest=existing.digest if already and existing else None,
+            landed=existing if already else None,
             pushed=False,
             verified=False,
             dry_run=True,
@@ -162,6 +164,7 @@ def push_release(
         used = max(used, alias_attempts)
     return report.result(
         digest=digest,
+        landed=existing if already else target.manifest(tag),
         pushed=not already,
         verified=True,
         dry_run=False,
@@ -183,13 +186,15 @@ class PushReport:
         self,
         *,
         digest: str | None,
+        landed: Manifest | None,
         pushed: bool,
         verified: bool,
         dry_run: bool,
         aliases: list[str],
         attempts: int,
     ) -> PushResult:
-        manifest = self.target.manifest(self.ref.tag or "") if digest else None
+        """The result, `landed` being the manifest the registry holds under the tag (its
+        compressed size is reported), read once by the caller."""
         return PushResult(
             ref=str(self.ref),
             uri=self.ref.repository,
@@ -198,7 +203,7 @@ class PushReport:
             verified=verified,
             dry_run=dry_run,
             local_image=self.local.name,
-            compressed_size_bytes=manifest.compressed_size_bytes if manifest else None,
+            compressed_size_bytes=landed.compressed_size_bytes if landed else None,
             aliases=tuple(aliases),
             attempts=attempts,
             credentials_source=self.target.credentials_source,
