@@ -20,7 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
-from mlrelease.image import build_image, docker_client
+from mlrelease.build.image import build_image, docker_client
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -36,7 +36,7 @@ def stored_bytes(root: Path) -> int:
 
 
 def start_registry(work: Path) -> tuple[subprocess.Popen[bytes], str]:
-    from mlrelease.smoke import free_port
+    from mlrelease.build.smoke import free_port
 
     port = free_port()
     config = work / "registry.yml"

@@ -161,7 +161,7 @@ def measure(
 def import_breakdown(cwd: Path, env: dict[str, str], args: Sequence[str]) -> list[str]:
     """The slowest imports of one in-process run (`python -X importtime`), two levels deep,
     as lines `cumulative-ms  module`; typer's pydantic layer is shown wherever it loads."""
-    code = f"from mlrelease.cli import main; main({list(args)!r})"
+    code = f"from mlrelease.cli.app import main; main({list(args)!r})"
     proc = subprocess.run(
         [str(PYTHON), "-X", "importtime", "-c", code],
         cwd=cwd,

@@ -1,6 +1,6 @@
 """`python -m mlrelease`: the same as the `mlrelease` console script."""
 
-from mlrelease.cli import main
+from mlrelease.cli.app import main
 
 if __name__ == "__main__":
     main()

@@ -13,15 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlrelease import release
 from mlrelease.errors import MlreleaseError
-from mlrelease.git import GitRepo
 from mlrelease.results import PipelineResult
-from mlrelease.versioning import Part, parse_tag
+from mlrelease.versions import bump
+from mlrelease.versions.git import GitRepo
+from mlrelease.versions.rules import Part, parse_tag
 
 if TYPE_CHECKING:
-    from mlrelease.config import Settings
-    from mlrelease.docker_push import PushEvent
+    from mlrelease.config.settings import Settings
+    from mlrelease.registry.engine_push import PushEvent
 
 
 def head_version_tag(repo: GitRepo) -> str | None:
@@ -44,10 +44,10 @@ def run_release(
     on_push: Callable[[PushEvent], None],
 ) -> PipelineResult:
     """Release the next `part` version of HEAD (or resume an unfinished one)."""
-    from mlrelease.image import build
-    from mlrelease.push import push_release
-    from mlrelease.smoke import smoke_test
-    from mlrelease.target import require_destination
+    from mlrelease.build.image import build
+    from mlrelease.build.smoke import smoke_test
+    from mlrelease.registry.push import push_release
+    from mlrelease.registry.target import require_destination
 
     require_destination(settings)
     repo = GitRepo.discover(settings.root)
@@ -57,7 +57,7 @@ def run_release(
     if tag is not None:
         on_step(f"resuming the release of {tag}: HEAD already carries it")
     else:
-        bumped = release.bump(settings.root, part)
+        bumped = bump.bump(settings.root, part)
         tag = bumped.tag
         done.append(f"tagged {tag}")
         on_step(f"tagged {tag} at {bumped.commit[:7]} (previous {bumped.previous})")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from mlrelease.errors import UsageError
 
 if TYPE_CHECKING:
-    from mlrelease.config import Settings
+    from mlrelease.config.settings import Settings
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"

@@ -28,7 +28,7 @@ os.environ["GCE_METADATA_HOST"] = os.environ["GCE_METADATA_IP"] = "127.0.0.1:9"
 def _fresh_secrets() -> None:
     """Each test starts as a new process would: no secret registered by an earlier test's
     settings masks this test's output."""
-    from mlrelease.redact import forget_secrets
+    from mlrelease.secrets import forget_secrets
 
     forget_secrets()
 

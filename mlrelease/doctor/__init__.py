@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from mlrelease.config import find_project_root, load_settings
+from mlrelease.config.settings import find_project_root, load_settings
 from mlrelease.doctor.frame import CheckSpec, Project, run_checks, select
 from mlrelease.errors import ConfigError
 from mlrelease.results import DoctorReport
@@ -29,10 +29,10 @@ def diagnose(
 ) -> DoctorReport:
     """Run the registered checks (or `checks`) on the project at `cwd`; never raises for what
     a check finds, only for a selector that names no check (UsageError)."""
-    from mlrelease.doctor import registry
+    from mlrelease.doctor import catalog
 
     started = time.perf_counter()
-    specs = select(registry.CHECKS if checks is None else checks, only, skipped)
+    specs = select(catalog.CHECKS if checks is None else checks, only, skipped)
     try:
         settings = load_settings(cwd)
         project = Project(settings.root, settings)

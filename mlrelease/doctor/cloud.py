@@ -16,9 +16,9 @@ from mlrelease.doctor.frame import Outcome, Unavailable, fail, ok, skip, warn
 from mlrelease.errors import MlreleaseError
 
 if TYPE_CHECKING:
-    from mlrelease.auth import GoogleCredentials
-    from mlrelease.config import Settings
-    from mlrelease.gar import ArtifactRegistry
+    from mlrelease.config.settings import Settings
+    from mlrelease.registry.artifact_registry import ArtifactRegistry
+    from mlrelease.registry.credentials import GoogleCredentials
 
 
 class _Cloud:
@@ -30,18 +30,18 @@ class _Cloud:
 
     @cached_property
     def credentials(self) -> GoogleCredentials | MlreleaseError:
-        from mlrelease import auth
+        from mlrelease.registry.credentials import access_token, resolve_credentials
 
         try:
-            creds = auth.resolve_credentials(self.settings)
-            auth.access_token(creds)
+            creds = resolve_credentials(self.settings)
+            access_token(creds)
         except MlreleaseError as err:
             return err
         return creds
 
     @cached_property
     def registry(self) -> ArtifactRegistry:
-        from mlrelease.gar import ArtifactRegistry
+        from mlrelease.registry.artifact_registry import ArtifactRegistry
 
         creds = self.credentials
         if isinstance(creds, MlreleaseError):
@@ -97,7 +97,7 @@ def check_repository(settings: Settings) -> Outcome:
     if (outcome := _destination(settings, report=True)) is not None:
         if outcome.status != "skip":
             return outcome
-        from mlrelease.distribution import RegistryClient
+        from mlrelease.registry.v2 import RegistryClient
 
         try:
             RegistryClient(settings.registry_host).ping()
@@ -123,7 +123,7 @@ def check_permission(settings: Settings) -> Outcome:
     """The credentials may upload to the repository."""
     if (outcome := _destination(settings)) is not None:
         return outcome
-    from mlrelease.gar import UPLOAD_PERMISSION
+    from mlrelease.registry.artifact_registry import UPLOAD_PERMISSION
 
     registry: ArtifactRegistry = _shared(settings, "registry")  # type: ignore[assignment]
     try:

@@ -1,6 +1,6 @@
 """`dockerfile.*`: the Dockerfile has the shape the runbook asks for.
 
-Every rule reads the parse of `mlrelease.dockerfile`, and a fix names the line to change. The
+Every rule reads the parse of `mlrelease.build.dockerfile`, and a fix names the line to change. The
 runtime stage is the last one (what `mlrelease build` tags).
 """
 
@@ -12,7 +12,7 @@ import posixpath
 import re
 from fnmatch import fnmatchcase
 
-from mlrelease.dockerfile import Dockerfile, Instruction, Stage, buildkit_only
+from mlrelease.build.dockerfile import Dockerfile, Instruction, Stage, buildkit_only
 from mlrelease.doctor.frame import Outcome, Project, Unavailable, fail, ok, warn
 
 _REQUIREMENTS = re.compile(r"(?:requirements|constraints)[^/]*\.(?:txt|in)")

@@ -19,13 +19,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlrelease import dockerfile
+from mlrelease.build import dockerfile
 from mlrelease.errors import ConfigError, MlreleaseError, NotAGitRepository, UsageError
-from mlrelease.git import GitRepo
 from mlrelease.results import Check
+from mlrelease.versions.git import GitRepo
 
 if TYPE_CHECKING:
-    from mlrelease.config import Settings
+    from mlrelease.config.settings import Settings
 
 
 @dataclass(frozen=True)

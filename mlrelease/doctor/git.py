@@ -6,8 +6,8 @@ import re
 
 from mlrelease.doctor.frame import Outcome, Project, fail, ok, warn
 from mlrelease.errors import NotAGitRepository
-from mlrelease.git import GitRepo
-from mlrelease.versioning import current_version, parse_tag
+from mlrelease.versions.git import GitRepo
+from mlrelease.versions.rules import current_version, parse_tag
 
 # Tags meant as versions that mlrelease's rule (v + semver) does not accept: v1.2, V1.2.3, 1.2.3.
 _LOOKS_LIKE_VERSION = re.compile(r"[vV]?[0-9]+(?:\.[0-9]+)*(?:[-+.].*)?")

@@ -7,7 +7,7 @@ import re
 
 from mlrelease.doctor.frame import Outcome, Project, fail, ok
 from mlrelease.doctor.workflow import workflow_files
-from mlrelease.git import GitRepo
+from mlrelease.versions.git import GitRepo
 
 # Written so that these lines do not match themselves.
 _BEGIN = "-----BEGIN " + "[A-Z ]*PRIVATE KEY-----"

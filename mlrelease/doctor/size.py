@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from mlrelease.build.sizes import MB, check_budget, last_build
 from mlrelease.doctor.frame import Outcome, Project, fail, ok, skip, warn
-from mlrelease.sizes import MB, check_budget, last_build
 
 
 def check_size(project: Project) -> Outcome:

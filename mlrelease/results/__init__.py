@@ -15,7 +15,7 @@ from mlrelease.results.build import (
 )
 from mlrelease.results.core import BumpResult, ConfigEntry, ConfigReport, Result, VersionInfo
 from mlrelease.results.doctor import CHECK_STATUSES, Check, DoctorReport
-from mlrelease.results.release import (
+from mlrelease.results.push import (
     AuthResult,
     PipelineResult,
     PushResult,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from mlrelease.smoke import free_port
+from mlrelease.build.smoke import free_port
 from tests.emulator.fixtures import unavailable
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mlrelease.image import build_image, cache_sources
-from mlrelease.smoke import free_port
+from mlrelease.build.image import build_image, cache_sources
+from mlrelease.build.smoke import free_port
 
 pytestmark = pytest.mark.integration
 

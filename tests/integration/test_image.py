@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from mlrelease.build.image import BuildResult, build_image
+from mlrelease.build.smoke import smoke_test
 from mlrelease.errors import BuildError
-from mlrelease.image import BuildResult, build_image
-from mlrelease.smoke import smoke_test
 
 pytestmark = pytest.mark.integration
 
@@ -160,7 +160,7 @@ def test_docker_stop_lets_a_request_in_flight_finish_and_exits_0(docker_client, 
     import threading
     import time
 
-    from mlrelease.smoke import free_port
+    from mlrelease.build.smoke import free_port
 
     result, _ = built
     port = free_port()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from mlrelease.cli import app
+from mlrelease.cli.app import app
 
 # Variables that would leak the developer's or the CI runner's settings into a test.
 _SCRUBBED_PREFIXES = ("MLRELEASE_", "GAR_", "GCP_", "GOOGLE_", "GITHUB_", "CLOUDSDK_", "GIT_")

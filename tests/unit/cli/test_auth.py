@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from typer.testing import Result
 
-from mlrelease.auth import resolve_credentials
-from mlrelease.config import load_settings
+from mlrelease.config.settings import load_settings
 from mlrelease.errors import AuthError, ConfigError
+from mlrelease.registry.credentials import resolve_credentials
 
 Run = Callable[..., Result]
 EMAIL = "ci@test-project.iam.gserviceaccount.com"

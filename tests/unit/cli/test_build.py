@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
-from mlrelease.config import load_settings
-from mlrelease.git import GitRepo
-from mlrelease.plan import plan_build
+from mlrelease.build.plan import plan_build
+from mlrelease.config.settings import load_settings
+from mlrelease.versions.git import GitRepo
 
 from .conftest import Repo
 
@@ -82,7 +82,7 @@ def test_build_with_no_engine_is_an_external_error(
 
 
 def test_a_build_result_feeds_github_outputs_and_the_job_summary(tmp_path: Path) -> None:
-    from mlrelease.render import Output
+    from mlrelease.output.render import Output
     from mlrelease.results import BuildResult
 
     outputs, summary = tmp_path / "output", tmp_path / "summary"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mlrelease.config import load_settings
-from mlrelease.git import GitRepo
-from mlrelease.plan import plan_build, source_url
+from mlrelease.build.plan import plan_build, source_url
+from mlrelease.config.settings import load_settings
+from mlrelease.versions.git import GitRepo
 
 from .conftest import Repo
 from .test_build import Run

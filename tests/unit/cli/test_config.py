@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
-from mlrelease.config import KEY_NAMES, Flag, Secret, load_settings
+from mlrelease.config.settings import KEY_NAMES, Flag, Secret, load_settings
 from mlrelease.errors import ConfigError
 from tests.unit.cli.conftest import Repo, init_repo
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlrelease import dockerfile
+from mlrelease.build import dockerfile
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -22,8 +22,8 @@ import typer.main
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
-from mlrelease.cli import app
-from mlrelease.render import Output
+from mlrelease.cli.app import app
+from mlrelease.output.render import Output
 
 try:  # typer >= 0.26 vendors click
     from typer._click.exceptions import ClickException
@@ -211,7 +211,7 @@ def test_every_source_documents_commands() -> None:
         ("GAR_REGION=europe-west4 mlrelease releases 2>/dev/null | head", [("releases",)]),
         ("mlrelease push ${{ github.ref_name }}", [("push", "1")]),
         ("pip install -e . && python -m mlrelease", []),
-        ("the `mlrelease` tool and mlrelease/cli.py", []),
+        ("the `mlrelease` tool and mlrelease/cli/app.py", []),
     ],
 )
 def test_command_lines_are_found_as_the_shell_splits_them(

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
-from mlrelease import __version__, release
+from mlrelease import __version__
 from mlrelease.errors import EXIT_CODE_MEANINGS, ExitCode, PreconditionError
-from mlrelease.github import append_step_summary, markdown_table, write_github_outputs
-from mlrelease.render import Output
+from mlrelease.output.github import append_step_summary, markdown_table, write_github_outputs
+from mlrelease.output.render import Output
+from mlrelease.versions import bump
 from tests.unit.cli.conftest import Repo
 
 Run = Callable[..., Result]
@@ -165,7 +166,7 @@ def _explode(cwd: Path) -> None:
 def test_an_unexpected_exception_is_an_internal_error(
     repo: Repo, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(release, "describe", _explode)
+    monkeypatch.setattr(bump, "describe", _explode)
 
     result = run("version")
 
@@ -180,7 +181,7 @@ def test_an_unexpected_exception_is_an_internal_error(
 def test_debug_shows_the_traceback_of_an_internal_error(
     repo: Repo, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(release, "describe", _explode)
+    monkeypatch.setattr(bump, "describe", _explode)
     monkeypatch.setenv("MLRELEASE_DEBUG", "1")
 
     result = run("version")
@@ -210,7 +211,7 @@ def test_debug_shows_the_traceback_of_a_user_error(
 def test_debug_keeps_stdout_a_clean_envelope(
     repo: Repo, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(release, "describe", _explode)
+    monkeypatch.setattr(bump, "describe", _explode)
     monkeypatch.setenv("MLRELEASE_DEBUG", "1")
 
     result = run("--json", "version")
@@ -224,7 +225,7 @@ def test_ctrl_c_exits_130(repo: Repo, run: Run, monkeypatch: pytest.MonkeyPatch)
     def interrupted(cwd: Path) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(release, "describe", interrupted)
+    monkeypatch.setattr(bump, "describe", interrupted)
 
     result = run("version")
 
@@ -333,7 +334,7 @@ def test_a_command_may_return_its_exit_code(run: Run) -> None:
     import typer
     from typer.testing import CliRunner
 
-    from mlrelease.cli_group import RootGroup
+    from mlrelease.cli.root import RootGroup
 
     probe_app = typer.Typer(cls=RootGroup)
 

@@ -15,7 +15,7 @@ from mlrelease.errors import (
     RepositoryError,
     TagExistsError,
 )
-from mlrelease.git import GitRepo, mask_credentials
+from mlrelease.versions.git import GitRepo, mask_credentials
 from tests.unit.cli.conftest import Repo, init_repo, remote_tags
 
 

@@ -16,8 +16,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from mlrelease.cli import app
-from mlrelease.redact import forget_secrets
+from mlrelease.cli.app import app
+from mlrelease.secrets import forget_secrets
 from tests.unit.cli.conftest import Repo
 
 CANARY = "Cnry7-pw-Q2xZ9vT"

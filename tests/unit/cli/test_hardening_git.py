@@ -15,7 +15,7 @@ import pytest
 from typer.testing import Result
 
 from mlrelease.errors import UsageError
-from mlrelease.git import GitRepo
+from mlrelease.versions.git import GitRepo
 from tests.unit.cli.conftest import MLRELEASE, Repo, git
 
 Run = Callable[..., Result]

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
-from mlrelease.config import load_settings
+from mlrelease.build.model import read_model_metadata
+from mlrelease.build.smoke import check_reference, check_timeout
+from mlrelease.config.settings import load_settings
 from mlrelease.engine import DEFAULT_DOCKER_HOST, check_docker_host, engine_failure
 from mlrelease.errors import ConfigError, PreconditionError, UsageError
-from mlrelease.model_metadata import read_model_metadata
-from mlrelease.smoke import check_reference, check_timeout
 from tests.unit.cli.conftest import Repo
 
 Run = Callable[..., Result]

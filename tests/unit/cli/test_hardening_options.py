@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import Result
 
-from mlrelease.cli import app
+from mlrelease.cli.app import app
 from tests.unit.cli.conftest import Repo
 
 Run = Callable[..., Result]

@@ -20,8 +20,8 @@ from typer.testing import Result
 
 from mlrelease import __version__
 from mlrelease.errors import EngineError, PreconditionError
-from mlrelease.redact import MASK, forget_secrets, redact, register_secret
-from mlrelease.render import LINE_LIMIT, Output
+from mlrelease.output.render import LINE_LIMIT, Output
+from mlrelease.secrets import MASK, forget_secrets, redact, register_secret
 from tests.unit.cli.conftest import MLRELEASE, Repo
 
 Run = Callable[..., Result]

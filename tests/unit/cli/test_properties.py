@@ -24,10 +24,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
-from mlrelease.cli import app
-from mlrelease.config import KEYS
+from mlrelease.cli.app import app
+from mlrelease.config.settings import KEYS
 from mlrelease.errors import ExitCode
-from mlrelease.redact import forget_secrets
+from mlrelease.secrets import forget_secrets
 from tests.unit.cli.conftest import Repo
 
 settings.register_profile(
@@ -239,12 +239,12 @@ def test_the_properties_catch_an_internal_error(
     tagged: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The check itself must be able to fail: a crash in a core function is exit 70.
-    from mlrelease import release
+    from mlrelease.versions import bump
 
     def crash(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(release, "describe", crash)
+    monkeypatch.setattr(bump, "describe", crash)
 
     with pytest.raises(AssertionError):
         check_answer(invoke(["--json", "version"]), json_mode=True)

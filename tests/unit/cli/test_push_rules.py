@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from mlrelease.docker_push import PushEvent, classify
 from mlrelease.errors import ExitCode
-from mlrelease.push import _aliases
 from mlrelease.refs import parse
-from mlrelease.versioning import parse_version
+from mlrelease.registry.engine_push import PushEvent, classify
+from mlrelease.registry.push import _aliases
+from mlrelease.versions.rules import parse_version
 
 REF = parse("us-central1-docker.pkg.dev/p/docker/ml-service:v1.2.0")
 
@@ -69,7 +69,7 @@ def test_a_layer_is_done_when_sent_or_found() -> None:
 def test_a_push_result_feeds_github_outputs_and_the_job_summary(tmp_path) -> None:
     import io
 
-    from mlrelease.render import Output
+    from mlrelease.output.render import Output
     from mlrelease.results import PushResult
 
     outputs, summary = tmp_path / "output", tmp_path / "summary"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mlrelease.config import load_settings
+from mlrelease.config.settings import load_settings
 from mlrelease.errors import UsageError
 from mlrelease.refs import ImageRef, parse, release_repository
 

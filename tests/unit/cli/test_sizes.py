@@ -7,11 +7,7 @@ import json
 
 import pytest
 
-from mlrelease.config import load_settings
-from mlrelease.live import build_progress
-from mlrelease.render import Output
-from mlrelease.results import Budget, BuildResult, SizeChange
-from mlrelease.sizes import (
+from mlrelease.build.sizes import (
     BuildRecord,
     budget_error,
     check_budget,
@@ -22,6 +18,10 @@ from mlrelease.sizes import (
     record_build,
     recorded_before,
 )
+from mlrelease.config.settings import load_settings
+from mlrelease.output.progress import build_progress
+from mlrelease.output.render import Output
+from mlrelease.results import Budget, BuildResult, SizeChange
 
 from .conftest import Repo
 

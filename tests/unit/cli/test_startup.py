@@ -23,7 +23,7 @@ import json, sys
 preload = sys.argv[1]
 if preload:
     __import__(preload)
-from mlrelease.cli import main
+from mlrelease.cli.app import main
 try:
     main(sys.argv[2:])
 except SystemExit as done:

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from mlrelease.errors import UsageError
-from mlrelease.versioning import (
+from mlrelease.versions.rules import (
     Part,
     Version,
     check_pre_token,

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 from typer.testing import Result
 
-from mlrelease.config import Settings
-from mlrelease.doctor import diagnose, registry
+from mlrelease.config.settings import Settings
+from mlrelease.doctor import catalog, diagnose
 from mlrelease.doctor.frame import (
     LocalCheck,
     Outcome,
@@ -23,17 +23,17 @@ from mlrelease.doctor.frame import (
     warn,
 )
 from mlrelease.errors import GitError, UsageError
-from mlrelease.render import Output
+from mlrelease.output.render import Output
 from tests.unit.doctor.conftest import ServiceRepo
 
 Run = Callable[..., Result]
 # `engine` is left out (no engine in unit tests); `size` skips (nothing built yet).
 LOCAL_IDS = [
     spec.id
-    for spec in registry.CHECKS
+    for spec in catalog.CHECKS
     if isinstance(spec, LocalCheck) and spec.id not in ("engine", "size")
 ]
-REMOTE_IDS = [spec.id for spec in registry.CHECKS if isinstance(spec, RemoteCheck)]
+REMOTE_IDS = [spec.id for spec in catalog.CHECKS if isinstance(spec, RemoteCheck)]
 
 
 def _always(outcome: Outcome) -> Callable[[object], Outcome]:
@@ -136,7 +136,7 @@ def test_an_invalid_configuration_fails_config_and_the_rest_runs(service: Servic
     service.commit_all()
     remote = RemoteCheck("credentials", "Credentials", _always(ok("never asked")))
 
-    report = diagnose(service.path, checks=(*registry.CHECKS, remote), skipped=["engine"])
+    report = diagnose(service.path, checks=(*catalog.CHECKS, remote), skipped=["engine"])
 
     by_id = {check.id: check for check in report.checks}
     assert by_id["config"].status == "fail"
@@ -151,7 +151,7 @@ def test_an_invalid_configuration_fails_config_and_the_rest_runs(service: Servic
 
 
 def test_selectors_are_ids_or_prefixes() -> None:
-    specs = registry.CHECKS
+    specs = catalog.CHECKS
 
     assert [s.id for s in select(specs, only=["git", "model"])] == [
         "model",
@@ -255,7 +255,7 @@ def test_a_registered_remote_check_is_skipped_offline_by_the_command(
     service: ServiceRepo, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     remote = RemoteCheck("remote", "Remote answers", _always(fail("gone", "create it")))
-    monkeypatch.setattr(registry, "CHECKS", (*registry.CHECKS, remote))
+    monkeypatch.setattr(catalog, "CHECKS", (*catalog.CHECKS, remote))
 
     offline = run("--json", "doctor", "--offline", "--only", "remote")
     online = run("--json", "doctor", "--only", "remote")
@@ -273,7 +273,7 @@ def test_verbose_shows_the_traceback_of_an_error(
     def explode(project: Project) -> Outcome:
         raise KeyError("stages")
 
-    monkeypatch.setattr(registry, "CHECKS", (LocalCheck("broken", "Broken", explode),))
+    monkeypatch.setattr(catalog, "CHECKS", (LocalCheck("broken", "Broken", explode),))
 
     quiet = run("doctor")
     verbose = run("--verbose", "doctor")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mlrelease.config import load_settings
-from mlrelease.sizes import MB, BuildRecord, record_build
+from mlrelease.build.sizes import MB, BuildRecord, record_build
+from mlrelease.config.settings import load_settings
 from tests.unit.doctor.conftest import ServiceRepo
 
 

@@ -11,9 +11,9 @@ from mlrelease.errors import (
     TagExistsError,
     UsageError,
 )
-from mlrelease.git import GitRepo, check_tag_name
 from mlrelease.results import BumpResult, VersionInfo
-from mlrelease.versioning import (
+from mlrelease.versions.git import GitRepo, check_tag_name
+from mlrelease.versions.rules import (
     DEFAULT_PRE_TOKEN,
     Part,
     check_pre_token,

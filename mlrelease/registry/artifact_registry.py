@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from mlrelease.errors import AuthError, PreconditionError, RegistryError
 
 if TYPE_CHECKING:
-    from mlrelease.auth import GoogleCredentials
-    from mlrelease.config import Settings
+    from mlrelease.config.settings import Settings
+    from mlrelease.registry.credentials import GoogleCredentials
 
 UPLOAD_PERMISSION = "artifactregistry.repositories.uploadArtifacts"
 _T = TypeVar("_T")

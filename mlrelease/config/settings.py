@@ -25,9 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from mlrelease.errors import ConfigError
-from mlrelease.results import ConfigEntry, ConfigReport
-from mlrelease.setting_values import (
+from mlrelease.config.values import (
     MASK,
     Secret,
     base_url,
@@ -39,6 +37,8 @@ from mlrelease.setting_values import (
     secret_value,
     tag_list,
 )
+from mlrelease.errors import ConfigError
+from mlrelease.results import ConfigEntry, ConfigReport
 
 ENV_PREFIX = "MLRELEASE_"
 DEFAULT_GAR_ENDPOINT = "https://artifactregistry.googleapis.com"

@@ -26,15 +26,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrelease.config import Secret
+from mlrelease.config.settings import Secret
 from mlrelease.errors import AuthError, ConfigError, ExternalServiceError
-from mlrelease.redact import register_secret
 from mlrelease.results import AuthResult
+from mlrelease.secrets import register_secret
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
 
-    from mlrelease.config import Settings
+    from mlrelease.config.settings import Settings
 
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 _SERVICE_ACCOUNT_FIELDS = ("client_email", "private_key", "token_uri")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import singledispatch
 from typing import Literal
 
-from mlrelease.github import markdown_table
+from mlrelease.output.github import markdown_table
 from mlrelease.results import (
     CHECK_STATUSES,
     AuthResult,

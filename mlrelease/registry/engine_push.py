@@ -140,7 +140,7 @@ def _report_progress(item: dict[str, Any], on_progress: Callable[[PushEvent], No
 
 def classify(ref: ImageRef, message: str) -> Exception:
     """A failed push as the error that says whose fault it is."""
-    from mlrelease.gar import PermissionDenied, RepositoryNotFound
+    from mlrelease.registry.artifact_registry import PermissionDenied, RepositoryNotFound
 
     text = " ".join(message.split())[:300]
     lowered = text.lower()

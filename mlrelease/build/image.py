@@ -19,20 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlrelease.dockerfile import buildkit_only
-from mlrelease.dockerfile import read as read_dockerfile
-from mlrelease.errors import (
-    BuildError,
-    BuildKitSyntax,
-    EngineError,
-    MlreleaseError,
-    PreconditionError,
-    SmokeTestError,
-)
-from mlrelease.git import GitRepo
-from mlrelease.plan import head_revision, plan_build
-from mlrelease.results import BuildResult, Layer, SizeReport
-from mlrelease.sizes import (
+from mlrelease.build.dockerfile import buildkit_only
+from mlrelease.build.dockerfile import read as read_dockerfile
+from mlrelease.build.plan import head_revision, plan_build
+from mlrelease.build.sizes import (
     BuildRecord,
     budget_error,
     check_budget,
@@ -42,12 +32,22 @@ from mlrelease.sizes import (
     record_build,
     recorded_before,
 )
+from mlrelease.errors import (
+    BuildError,
+    BuildKitSyntax,
+    EngineError,
+    MlreleaseError,
+    PreconditionError,
+    SmokeTestError,
+)
+from mlrelease.results import BuildResult, Layer, SizeReport
+from mlrelease.versions.git import GitRepo
 
 if TYPE_CHECKING:
     import docker
     from docker.models.images import Image
 
-    from mlrelease.config import Settings
+    from mlrelease.config.settings import Settings
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)")
 
@@ -267,7 +267,7 @@ def build(
     Over the budget or failing the smoke test, the image stays built and tagged and the
     result carries the failure (exit 1).
     """
-    from mlrelease.smoke import smoke_test
+    from mlrelease.build.smoke import smoke_test
 
     check_build_inputs(settings.path("context"), settings.path("dockerfile"))
     plan = plan_build(settings, GitRepo.discover(settings.root))

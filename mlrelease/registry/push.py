@@ -18,19 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlrelease.docker_push import PushEvent, push_with_retry
 from mlrelease.errors import PreconditionError, RegistryError, UsageError
-from mlrelease.git import GitRepo
+from mlrelease.registry.engine_push import PushEvent, push_with_retry
 from mlrelease.results import PushResult, ReleaseEntry, ReleasesResult
-from mlrelease.versioning import Version, parse_tag
+from mlrelease.versions.git import GitRepo
+from mlrelease.versions.rules import Version, parse_tag
 
 if TYPE_CHECKING:
     import docker
 
-    from mlrelease.config import Settings
-    from mlrelease.distribution import Manifest
+    from mlrelease.config.settings import Settings
     from mlrelease.refs import ImageRef
-    from mlrelease.target import Target
+    from mlrelease.registry.target import Target
+    from mlrelease.registry.v2 import Manifest
 
 DEFAULT_ATTEMPTS = 3
 REVISION_LABEL = "org.opencontainers.image.revision"
@@ -89,8 +89,8 @@ def push_release(
     backoff_s: float = 1.0,
 ) -> PushResult:
     """Push the release `tag` (vX.Y.Z) to the configured target, as the module docstring says."""
-    from mlrelease.image import docker_client
-    from mlrelease.target import open_target, require_destination
+    from mlrelease.build.image import docker_client
+    from mlrelease.registry.target import open_target, require_destination
 
     version = parse_tag(tag)
     if version is None:
@@ -232,7 +232,7 @@ def _aliases(configured: Iterable[str], version: Version) -> list[str]:
 
 def list_releases(settings: Settings, *, key_file: Path | None = None) -> ReleasesResult:
     """The versions in the target repository, newest first by semver, with their images."""
-    from mlrelease.target import open_target
+    from mlrelease.registry.target import open_target
 
     target = open_target(settings, key_file=key_file)
     entries = []

@@ -28,10 +28,10 @@ from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
 from mlrelease.errors import ExitCode, MlreleaseError
-from mlrelease.github import append_step_summary, write_github_outputs
-from mlrelease.redact import redact, redact_data
+from mlrelease.output.github import append_step_summary, write_github_outputs
+from mlrelease.output.views import Level, StatusRow, Table, present, step_summary
 from mlrelease.results import Result
-from mlrelease.views import Level, StatusRow, Table, present, step_summary
+from mlrelease.secrets import redact, redact_data
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlrelease.config import Secret
-from mlrelease.distribution import Manifest, RegistryClient
+from mlrelease.config.settings import Secret
 from mlrelease.errors import ConfigError, PreconditionError
 from mlrelease.refs import ImageRef, release_repository
+from mlrelease.registry.v2 import Manifest, RegistryClient
 
 if TYPE_CHECKING:
-    from mlrelease.config import Settings
-    from mlrelease.gar import ArtifactRegistry, RemoteImage
+    from mlrelease.config.settings import Settings
+    from mlrelease.registry.artifact_registry import ArtifactRegistry, RemoteImage
 
 GAR_USERNAME = "oauth2accesstoken"
 
@@ -78,7 +78,7 @@ class Target:
         """Every image in the repository, with its tags, digest, size and upload time."""
         if self.gar is not None:
             return self.gar.list_images()
-        from mlrelease.gar import RemoteImage
+        from mlrelease.registry.artifact_registry import RemoteImage
 
         by_digest: dict[str, tuple[Manifest, list[str]]] = {}
         for tag in self.registry.tags(self.repository.path):
@@ -113,11 +113,11 @@ def open_target(settings: Settings, *, key_file: Path | None = None) -> Target:
     repository = release_repository(settings)
     if not settings.gcp_project:
         return Target(repository, RegistryClient(settings.registry_host))
-    from mlrelease import auth
-    from mlrelease.gar import ArtifactRegistry
+    from mlrelease.registry.artifact_registry import ArtifactRegistry
+    from mlrelease.registry.credentials import access_token, resolve_credentials
 
-    credentials = auth.resolve_credentials(settings, key_file=key_file)
-    token = auth.access_token(credentials)
+    credentials = resolve_credentials(settings, key_file=key_file)
+    token = access_token(credentials)
     registry = RegistryClient(settings.registry_host, username=GAR_USERNAME, password=token.value)
     return Target(
         repository,

@@ -103,7 +103,7 @@ def smoke_test(
     check_timeout(timeout)
     from docker.errors import DockerException
 
-    from mlrelease.image import docker_client
+    from mlrelease.build.image import docker_client
 
     if client is None:
         check_docker_host()

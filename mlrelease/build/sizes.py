@@ -27,7 +27,7 @@ from mlrelease.errors import SizeBudgetExceeded
 from mlrelease.results import Budget, SizeChange
 
 if TYPE_CHECKING:
-    from mlrelease.config import Settings
+    from mlrelease.config.settings import Settings
 
 STATE_DIR = ".mlrelease"
 HISTORY_FILE = "builds.jsonl"

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mlrelease.errors import PreconditionError
-from mlrelease.git import GitRepo
-from mlrelease.versioning import parse_tag
+from mlrelease.versions.git import GitRepo
+from mlrelease.versions.rules import parse_tag
 
 if TYPE_CHECKING:
-    from mlrelease.config import Settings
+    from mlrelease.config.settings import Settings
 
 # `user@host:owner/repo.git`, git's scp-like syntax for ssh (no scheme, a colon before the path).
 _SCP_LIKE = re.compile(r"(?:[^@/\s]+@)?(?P<host>[A-Za-z0-9.-]+):(?!//)(?P<path>[^\s]+)")
@@ -87,7 +87,7 @@ def source_url(remote: str | None) -> str | None:
 
 
 def _model_metadata(model: Path) -> dict[str, Any]:
-    from mlrelease.model_metadata import read_model_metadata
+    from mlrelease.build.model import read_model_metadata
 
     metadata = model.with_suffix(".json")
     if not model.is_file() or not metadata.is_file():

@@ -35,7 +35,7 @@ from mlrelease.errors import (
     OutputError,
     UsageError,
 )
-from mlrelease.render import Output
+from mlrelease.output.render import Output
 
 try:  # typer >= 0.26 vendors click and does not re-export its exception base publicly
     from typer._click.exceptions import ClickException
@@ -193,7 +193,7 @@ def _value_options(command: Any) -> set[str]:
 def command_output(ctx: typer.Context) -> Output:
     out = ctx.find_root().obj
     if not isinstance(out, Output):  # pragma: no cover - only if invoked around RootGroup.main
-        raise TypeError("the CLI must be run through mlrelease.cli.main")
+        raise TypeError("the CLI must be run through mlrelease.cli.app.main")
     return out
 
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from mlrelease.redact import register_secret
+from mlrelease.secrets import register_secret
 
 MASK = "********"
 MAX_MEGABYTES = 1_000_000  # a terabyte: any larger size setting is a typo

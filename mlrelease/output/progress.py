@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from mlrelease.redact import redact
+from mlrelease.secrets import redact
 
 if TYPE_CHECKING:
-    from mlrelease.docker_push import PushEvent
-    from mlrelease.render import Output
+    from mlrelease.output.render import Output
+    from mlrelease.registry.engine_push import PushEvent
 
 _STEP = re.compile(r"Step (\d+)/(\d+) : (.*)")
 

@@ -19,11 +19,11 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from mlrelease import release
-from mlrelease.cli_group import EPILOG, RootGroup, command_output, show_version
+from mlrelease.cli.root import EPILOG, RootGroup, command_output, show_version
 from mlrelease.errors import UsageError
-from mlrelease.render import is_terminal
-from mlrelease.versioning import DEFAULT_PRE_TOKEN, Part
+from mlrelease.output.render import is_terminal
+from mlrelease.versions import bump as versions_bump
+from mlrelease.versions.rules import DEFAULT_PRE_TOKEN, Part
 
 app = typer.Typer(
     cls=RootGroup,
@@ -66,7 +66,7 @@ def _root(
 @app.command()
 def version(ctx: typer.Context) -> int:
     """Print the current version (highest vX.Y.Z tag, 0.0.0 if none); say if HEAD is at it."""
-    return command_output(ctx).emit(release.describe(Path.cwd()))
+    return command_output(ctx).emit(versions_bump.describe(Path.cwd()))
 
 
 @app.command()
@@ -106,7 +106,7 @@ def bump(
             "--remote names where to push, but --push is not given",
             hint="add --push to push the new tag, or drop --remote",
         )
-    result = release.bump(
+    result = versions_bump.bump(
         Path.cwd(),
         part,
         pre_token=pre,
@@ -131,7 +131,7 @@ def config_command(
     ] = None,
 ) -> int:
     """Print each effective setting and where it came from (secrets masked)."""
-    from mlrelease.config import Flag, explain
+    from mlrelease.config.settings import Flag, explain
 
     flags = {
         "image": Flag("--image", image),
@@ -180,9 +180,9 @@ def build(
     """Build the service image for HEAD; print its first tag (sha-<7>) on stdout.
 
     Exit 1 over `size_budget_mb` (the image stays tagged) or when --smoke fails."""
-    from mlrelease import live
-    from mlrelease.config import Flag, load_settings
-    from mlrelease.image import build as build_image
+    from mlrelease.build.image import build as build_image
+    from mlrelease.config.settings import Flag, load_settings
+    from mlrelease.output import progress
 
     out = command_output(ctx)
     settings = load_settings(
@@ -193,7 +193,7 @@ def build(
             "size_warn_mb": Flag("--size-warn-mb", size_warn_mb),
         }
     )
-    with live.build_progress(out, quiet=quiet) as on_log:
+    with progress.build_progress(out, quiet=quiet) as on_log:
         result = build_image(
             settings, no_cache=no_cache, cache_from=cache_from or (), smoke=smoke, on_log=on_log
         )
@@ -217,8 +217,8 @@ def size(
     ] = None,
 ) -> int:
     """Report an image's size, largest layers, change against earlier builds and budget."""
-    from mlrelease.config import Flag, load_settings
-    from mlrelease.image import size_report
+    from mlrelease.build.image import size_report
+    from mlrelease.config.settings import Flag, load_settings
 
     settings = load_settings(
         flags={
@@ -241,11 +241,11 @@ def smoke(
     ] = 60.0,
 ) -> int:
     """Run the image, wait for /health, check /ready and /predict the model's example."""
-    from mlrelease.config import load_settings
-    from mlrelease.smoke import smoke_test
+    from mlrelease.build.smoke import smoke_test
+    from mlrelease.config.settings import load_settings
 
     if image is None:
-        from mlrelease.image import default_image
+        from mlrelease.build.image import default_image
 
         image = default_image(load_settings())
     return command_output(ctx).emit(smoke_test(image, timeout=timeout))
@@ -269,10 +269,10 @@ AttemptsOption = Annotated[
 @app.command()
 def auth(ctx: typer.Context, key_file: KeyFileOption = None) -> int:
     """Find the Google credentials, get a token, print their identity (never the token)."""
-    from mlrelease import auth as google_auth
-    from mlrelease.config import load_settings
+    from mlrelease.config.settings import load_settings
+    from mlrelease.registry import credentials as google_credentials
 
-    return command_output(ctx).emit(google_auth.check(load_settings(), key_file=key_file))
+    return command_output(ctx).emit(google_credentials.check(load_settings(), key_file=key_file))
 
 
 @app.command()
@@ -291,12 +291,12 @@ def push(
     attempts: AttemptsOption = 3,
 ) -> int:
     """Push the image of a release tag, verify it in the registry, print URI@DIGEST."""
-    from mlrelease import live
-    from mlrelease.config import load_settings
-    from mlrelease.push import push_release
+    from mlrelease.config.settings import load_settings
+    from mlrelease.output import progress
+    from mlrelease.registry.push import push_release
 
     out = command_output(ctx)
-    with live.push_progress(out) as on_progress:
+    with progress.push_progress(out) as on_progress:
         result = push_release(
             load_settings(),
             tag,
@@ -312,8 +312,8 @@ def push(
 @app.command()
 def releases(ctx: typer.Context, key_file: KeyFileOption = None) -> int:
     """List the versions in the registry, newest first, with digest, size and upload time."""
-    from mlrelease.config import load_settings
-    from mlrelease.push import list_releases
+    from mlrelease.config.settings import load_settings
+    from mlrelease.registry.push import list_releases
 
     return command_output(ctx).emit(list_releases(load_settings(), key_file=key_file))
 
@@ -328,12 +328,12 @@ def release_command(
     attempts: AttemptsOption = 3,
 ) -> int:
     """Bump, build at the new tag, smoke-test, push and verify; rerun to resume a failed one."""
-    from mlrelease import live
-    from mlrelease.config import load_settings
+    from mlrelease.config.settings import load_settings
+    from mlrelease.output import progress
     from mlrelease.pipeline import run_release
 
     out = command_output(ctx)
-    with live.push_progress(out) as on_push:
+    with progress.push_progress(out) as on_push:
         result = run_release(
             load_settings(),
             part,

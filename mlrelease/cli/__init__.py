@@ -1,0 +1,1 @@
+"""The command line: the root group and one thin module per group of commands."""

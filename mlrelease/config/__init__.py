@@ -1,0 +1,1 @@
+"""Settings: flag > MLRELEASE_* > the runbook's variable names > [tool.mlrelease] > defaults."""
