@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlrelease.build.smoke import DEFAULT_TIMEOUT_S
 from mlrelease.errors import MlreleaseError
 from mlrelease.results import PipelineResult
 from mlrelease.versions import bump
@@ -37,8 +38,7 @@ def run_release(
     part: Part,
     *,
     key_file: Path | None = None,
-    smoke_timeout: float = 60.0,
-    attempts: int = 3,
+    smoke_timeout: float = DEFAULT_TIMEOUT_S,
     on_step: Callable[[str], None],
     on_log: Callable[[str], None],
     on_push: Callable[[PushEvent], None],
@@ -71,9 +71,7 @@ def run_release(
         smoked = smoke_test(f"{settings.image}:{tag}", timeout=smoke_timeout)
         done.append("smoke-tested")
         on_step(f"smoke test passed (/health after {smoked.startup_seconds:.1f} s)")
-        pushed = push_release(
-            settings, tag, key_file=key_file, attempts=attempts, on_progress=on_push
-        )
+        pushed = push_release(settings, tag, key_file=key_file, on_progress=on_push)
     except MlreleaseError as err:
         so_far = ", ".join(done) if done else "nothing"
         raise type(err)(

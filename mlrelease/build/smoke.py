@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
 
 
+DEFAULT_TIMEOUT_S = 60.0
 MAX_TIMEOUT_S = 3600.0
 
 _IMAGE_ID = re.compile(r"(?:sha256:)?[0-9a-f]{12,64}", re.ASCII)
@@ -95,7 +96,7 @@ def _wait_for_health(container: Container, base: str, timeout: float) -> float:
 def smoke_test(
     image: str,
     *,
-    timeout: float = 60.0,
+    timeout: float = DEFAULT_TIMEOUT_S,
     client: docker.DockerClient | None = None,
 ) -> SmokeResult:
     """Run `image`, wait for /health, check /ready and predict the example the model ships with."""

@@ -26,8 +26,6 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from mlrelease.config.values import (
-    MASK,
-    Secret,
     base_url,
     file_path,
     host_port,
@@ -36,9 +34,11 @@ from mlrelease.config.values import (
     quoted,
     secret_value,
     tag_list,
+    whole_number,
 )
 from mlrelease.errors import ConfigError
 from mlrelease.results import ConfigEntry, ConfigReport
+from mlrelease.secrets import MASK, Secret
 
 ENV_PREFIX = "MLRELEASE_"
 DEFAULT_GAR_ENDPOINT = "https://artifactregistry.googleapis.com"
@@ -69,6 +69,7 @@ class Settings:
     size_budget_mb: float | None
     size_warn_mb: float | None
     tag_aliases: tuple[str, ...]
+    attempts: int
     registry_host: str
     gar_endpoint: str
     gcp_sa_key: Secret | None
@@ -160,6 +161,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("size_budget_mb", megabytes),
     KeySpec("size_warn_mb", megabytes),
     KeySpec("tag_aliases", tag_list, ()),
+    # Tries for a transient registry or API failure (5xx, 429, a reset, a timeout).
+    KeySpec("attempts", whole_number(1, 20), 3),
     KeySpec("registry_host", host_port),
     KeySpec("gar_endpoint", base_url, DEFAULT_GAR_ENDPOINT),
     KeySpec("gcp_sa_key", secret_value, None, ("GCP_SA_KEY",), secret=True),

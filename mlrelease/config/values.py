@@ -9,30 +9,10 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from mlrelease.secrets import register_secret
+from mlrelease.secrets import Secret, register_secret
 
-MASK = "********"
 MAX_MEGABYTES = 1_000_000  # a terabyte: any larger size setting is a typo
 SHOWN_CHARS = 40  # how much of a bad value an error message quotes
-
-
-class Secret:
-    """A secret string: masked in str() and repr(); `reveal()` is the one way to read it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The secret itself, for the one call that needs it; never log or print it."""
-        return self._value
-
-    def __str__(self) -> str:
-        return MASK
-
-    def __repr__(self) -> str:
-        return f"Secret({MASK!r})"
 
 
 def matching(pattern: str, expected: str) -> Callable[[object], str]:
@@ -64,6 +44,23 @@ def megabytes(value: object) -> float:
     if not 0 < number <= MAX_MEGABYTES:
         raise ValueError(f"expected a number of megabytes above 0 and at most {MAX_MEGABYTES}")
     return number
+
+
+def whole_number(low: int, high: int) -> Callable[[object], int]:
+    """A parser for a whole number from `low` to `high` (a TOML integer or a string of digits)."""
+
+    def parse(value: object) -> int:
+        if isinstance(value, str) and value.strip().isdigit():
+            number = int(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            raise ValueError(f"expected a whole number, got {toml_type(value)}")
+        if not low <= number <= high:
+            raise ValueError(f"expected a whole number from {low} to {high}")
+        return number
+
+    return parse
 
 
 MAX_NAME_BYTES = 255  # one file or directory name, on every common file system

@@ -26,10 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrelease.config.settings import Secret
 from mlrelease.errors import AuthError, ConfigError, ExternalServiceError
 from mlrelease.results import AuthResult
-from mlrelease.secrets import register_secret
+from mlrelease.secrets import Secret, register_secret
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials

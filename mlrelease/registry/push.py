@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from mlrelease.registry.target import Target
     from mlrelease.registry.v2 import Manifest
 
-DEFAULT_ATTEMPTS = 3
 REVISION_LABEL = "org.opencontainers.image.revision"
 DIRTY_LABEL = "org.mlrelease.dirty"
 
@@ -84,7 +83,6 @@ def push_release(
     key_file: Path | None = None,
     force: bool = False,
     dry_run: bool = False,
-    attempts: int = DEFAULT_ATTEMPTS,
     on_progress: Callable[[PushEvent], None] = lambda event: None,
     backoff_s: float = 1.0,
 ) -> PushResult:
@@ -95,8 +93,6 @@ def push_release(
     version = parse_tag(tag)
     if version is None:
         raise UsageError(f"{tag!r} is not a release tag", hint="pass a version tag such as v1.2.0")
-    if attempts < 1:
-        raise UsageError(f"--attempts must be at least 1, not {attempts}")
     require_destination(settings)
     commit = GitRepo.discover(settings.root).tags().get(tag)
     if commit is None:
@@ -147,7 +143,13 @@ def push_release(
         digest = existing.digest
     else:
         digest, used = push_with_retry(
-            client, local.image_id, ref, target.auth_config(), attempts, on_progress, backoff_s
+            client,
+            local.image_id,
+            ref,
+            target.auth_config(),
+            settings.attempts,
+            on_progress,
+            backoff_s,
         )
     _verify(target, ref, digest)
     for alias in aliases:
@@ -156,7 +158,7 @@ def push_release(
             local.image_id,
             ref.with_tag(alias),
             target.auth_config(),
-            attempts,
+            settings.attempts,
             on_progress,
             backoff_s,
         )

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlrelease.config.settings import Secret
 from mlrelease.errors import ConfigError, PreconditionError
 from mlrelease.refs import ImageRef, release_repository
 from mlrelease.registry.v2 import Manifest, RegistryClient
+from mlrelease.secrets import Secret
 
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings

@@ -22,7 +22,7 @@ from mlrelease.errors import AuthError, RegistryError
 if TYPE_CHECKING:
     import requests
 
-    from mlrelease.config.settings import Secret
+    from mlrelease.secrets import Secret
 
 MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",

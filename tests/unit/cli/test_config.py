@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
-from mlrelease.config.settings import KEY_NAMES, Flag, Secret, load_settings
+from mlrelease.config.settings import KEY_NAMES, Flag, load_settings
 from mlrelease.errors import ConfigError
+from mlrelease.secrets import Secret
 from tests.unit.cli.conftest import Repo, init_repo
 
 Run = Callable[..., Result]

@@ -77,7 +77,7 @@ def no_registered_secrets() -> Iterator[None]:
 
 
 def _runs() -> Iterator[list[str]]:
-    for name in sorted(ROOT.commands):  # type: ignore[attr-defined]
+    for name in ROOT.list_commands(None):  # type: ignore[attr-defined]
         for args in FAILURE_PATHS.get(name, [[]]):
             yield [name, *args]
 

@@ -33,7 +33,7 @@ SAMPLE_ARGS: dict[str, list[str]] = {
 }
 CASES = [
     (name, option)
-    for name in sorted(ROOT.commands)  # type: ignore[attr-defined]
+    for name in ROOT.list_commands(None)  # type: ignore[attr-defined]
     for option in GLOBAL_OPTIONS
 ]
 

@@ -145,7 +145,7 @@ _CONFIG_FLAGS = {
     name: param.opts[0]
     for name, param in (
         (param.name, param)
-        for param in ROOT.commands["config"].params  # type: ignore[attr-defined]
+        for param in ROOT.get_command(None, "config").params  # type: ignore[attr-defined]
     )
     if param.param_type_name == "option"
 }
@@ -196,7 +196,7 @@ def test_any_setting_from_any_source(
 
 def _vocabulary() -> list[str]:
     words = {"--", "-", "--help", "--json", "--verbose", "-v", "--version", "--no-such-option"}
-    for name, command in ROOT.commands.items():  # type: ignore[attr-defined]
+    for name, command in ((n, ROOT.get_command(None, n)) for n in ROOT.list_commands(None)):  # type: ignore[attr-defined]
         words.add(name)
         for param in command.params:
             words.update(getattr(param, "opts", []))
@@ -216,7 +216,7 @@ _tokens = st.one_of(
 
 @st.composite
 def _argument_lists(draw: st.DrawFn) -> list[str]:
-    command = draw(st.sampled_from(sorted(ROOT.commands)))  # type: ignore[attr-defined]
+    command = draw(st.sampled_from(ROOT.list_commands(None)))  # type: ignore[attr-defined]
     tokens = draw(st.lists(_tokens, max_size=6))
     position = draw(st.integers(0, len(tokens)))
     return [*tokens[:position], command, *tokens[position:]]
@@ -239,10 +239,11 @@ def test_the_properties_catch_an_internal_error(
     tagged: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The check itself must be able to fail: a crash in a core function is exit 70.
-    from mlrelease.versions import bump
 
     def crash(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
+
+    from mlrelease.versions import bump
 
     monkeypatch.setattr(bump, "describe", crash)
 

@@ -1,0 +1,121 @@
+"""`build`, `size` and `smoke`: the image of HEAD, what it weighs, whether it serves."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mlrelease.build.smoke import DEFAULT_TIMEOUT_S
+from mlrelease.cli.root import command_output, typer_app
+
+commands = typer_app()
+
+
+@commands.command()
+def build(
+    ctx: typer.Context,
+    base_image: Annotated[
+        str | None,
+        typer.Option("--base-image", metavar="IMAGE", help="Override `base_image`."),
+    ] = None,
+    network: Annotated[
+        str | None,
+        typer.Option("--network", metavar="MODE", help="Override `build_network` (e.g. host)."),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Rebuild every step, ignoring the cache.")
+    ] = False,
+    cache_from: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cache-from",
+            metavar="REF",
+            help="Reuse the layers of this image (pulled first if absent); repeatable.",
+        ),
+    ] = None,
+    size_budget_mb: Annotated[
+        float | None,
+        typer.Option("--size-budget-mb", metavar="MB", help="Override `size_budget_mb`."),
+    ] = None,
+    size_warn_mb: Annotated[
+        float | None,
+        typer.Option("--size-warn-mb", metavar="MB", help="Override `size_warn_mb`."),
+    ] = None,
+    smoke: Annotated[
+        bool, typer.Option("--smoke", help="Smoke-test the image once it is built.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Hide the step log.")] = False,
+) -> int:
+    """Build the service image for HEAD; print its first tag (sha-<7>) on stdout.
+
+    Exit 1 over `size_budget_mb` (the image stays tagged) or when --smoke fails."""
+    from mlrelease.build.image import build as build_image
+    from mlrelease.config.settings import Flag, load_settings
+    from mlrelease.output import progress
+
+    out = command_output(ctx)
+    settings = load_settings(
+        flags={
+            "base_image": Flag("--base-image", base_image),
+            "build_network": Flag("--network", network),
+            "size_budget_mb": Flag("--size-budget-mb", size_budget_mb),
+            "size_warn_mb": Flag("--size-warn-mb", size_warn_mb),
+        }
+    )
+    with progress.build_progress(out, quiet=quiet) as on_log:
+        result = build_image(
+            settings, no_cache=no_cache, cache_from=cache_from or (), smoke=smoke, on_log=on_log
+        )
+    return out.emit(result)
+
+
+@commands.command()
+def size(
+    ctx: typer.Context,
+    image: Annotated[
+        str | None,
+        typer.Argument(help="The image to report on (default: this HEAD's sha-<7> build)."),
+    ] = None,
+    size_budget_mb: Annotated[
+        float | None,
+        typer.Option("--size-budget-mb", metavar="MB", help="Override `size_budget_mb`."),
+    ] = None,
+    size_warn_mb: Annotated[
+        float | None,
+        typer.Option("--size-warn-mb", metavar="MB", help="Override `size_warn_mb`."),
+    ] = None,
+) -> int:
+    """Report an image's size, largest layers, change against earlier builds and budget."""
+    from mlrelease.build.image import size_report
+    from mlrelease.config.settings import Flag, load_settings
+
+    settings = load_settings(
+        flags={
+            "size_budget_mb": Flag("--size-budget-mb", size_budget_mb),
+            "size_warn_mb": Flag("--size-warn-mb", size_warn_mb),
+        }
+    )
+    return command_output(ctx).emit(size_report(settings, image))
+
+
+@commands.command()
+def smoke(
+    ctx: typer.Context,
+    image: Annotated[
+        str | None,
+        typer.Argument(help="The image to test (default: this HEAD's sha-<7> build)."),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="SECONDS", help="How long to wait for /health.")
+    ] = DEFAULT_TIMEOUT_S,
+) -> int:
+    """Run the image, wait for /health, check /ready and /predict the model's example."""
+    from mlrelease.build.smoke import smoke_test
+    from mlrelease.config.settings import load_settings
+
+    if image is None:
+        from mlrelease.build.image import default_image
+
+        image = default_image(load_settings())
+    return command_output(ctx).emit(smoke_test(image, timeout=timeout))

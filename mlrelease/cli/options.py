@@ -1,0 +1,27 @@
+"""Options that several commands share, declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+KeyFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        metavar="PATH",
+        help="A Google credentials file; takes precedence over GCP_SA_KEY and ADC.",
+    ),
+]
+
+AttemptsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--attempts",
+        metavar="N",
+        min=1,
+        help="Tries for transient registry failures (default: the `attempts` setting, 3).",
+    ),
+]

@@ -1,0 +1,63 @@
+"""`auth`, `push` and `releases`: credentials, the push of a release, what the registry holds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mlrelease.cli.options import AttemptsOption, KeyFileOption
+from mlrelease.cli.root import command_output, typer_app
+
+commands = typer_app()
+
+
+@commands.command()
+def auth(ctx: typer.Context, key_file: KeyFileOption = None) -> int:
+    """Find the Google credentials, get a token, print their identity (never the token)."""
+    from mlrelease.config.settings import load_settings
+    from mlrelease.registry import credentials
+
+    return command_output(ctx).emit(credentials.check(load_settings(), key_file=key_file))
+
+
+@commands.command()
+def push(
+    ctx: typer.Context,
+    tag: Annotated[str, typer.Argument(metavar="vX.Y.Z", help="The release tag to push.")],
+    key_file: KeyFileOption = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace the tag when it holds another image (mutable tags)."),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Run every check and the preflight; push nothing."),
+    ] = False,
+    attempts: AttemptsOption = None,
+) -> int:
+    """Push the image of a release tag, verify it in the registry, print URI@DIGEST."""
+    from mlrelease.config.settings import Flag, load_settings
+    from mlrelease.output import progress
+    from mlrelease.registry.push import push_release
+
+    out = command_output(ctx)
+    with progress.push_progress(out) as on_progress:
+        result = push_release(
+            load_settings(flags={"attempts": Flag("--attempts", attempts)}),
+            tag,
+            key_file=key_file,
+            force=force,
+            dry_run=dry_run,
+            on_progress=on_progress,
+        )
+    return out.emit(result)
+
+
+@commands.command()
+def releases(ctx: typer.Context, key_file: KeyFileOption = None) -> int:
+    """List the versions in the registry, newest first, with digest, size and upload time."""
+    from mlrelease.config.settings import load_settings
+    from mlrelease.registry.push import list_releases
+
+    return command_output(ctx).emit(list_releases(load_settings(), key_file=key_file))
