@@ -1,4 +1,5 @@
-"""CLI start-up: mlrelease against bare `python -c pass` and against commitizen's `cz bump`.
+"""CLI start-up: mlrelease against bare `python -c pass`, the typer+rich import floor, and
+commitizen's `cz bump`.
 
 Times each command as a child process (wall clock, median of --runs after one warm-up run) on
 a throwaway git repository with a few tags. commitizen is installed with pip into a throwaway
@@ -215,8 +216,14 @@ def main() -> int:
 
         common = {"cwd": repo, "env": env, "runs": args.runs}
         baseline = measure("python -c pass", [str(PYTHON), "-c", "pass"], **common)
+        floor = measure(
+            "python -c 'import typer, rich' (the floor)",
+            [str(PYTHON), "-c", "import typer, rich"],
+            **common,
+        )
         rows = [
             baseline,
+            floor,
             measure("mlrelease --help", [str(MLRELEASE), "--help"], **common, expect="Exit codes"),
             measure(
                 "mlrelease --help (on a terminal: Rich help)",
@@ -252,6 +259,12 @@ def main() -> int:
         print()
         print_table(rows, baseline)
         print()
+        help_row = rows[2]
+        if help_row.median_ms and floor.median_ms:
+            print(
+                f"mlrelease --help / the typer+rich import floor: "
+                f"{help_row.median_ms / floor.median_ms:.2f}"
+            )
         if cz is None:
             print(
                 f"commitizen: {cz_note}"

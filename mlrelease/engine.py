@@ -1,4 +1,5 @@
-"""The Docker engine's address, checked before docker-py is asked, and its failures in words.
+"""The Docker engine: its address checked before docker-py is asked, the one way to get a
+client, and its failures in words.
 
 `check_docker_host` validates `DOCKER_HOST` the way docker-py will read it, so that a value it
 cannot use is a configuration error (exit 2) naming the variable, never a raw ValueError from
@@ -9,10 +10,16 @@ text stays on the exception chain, which the CLI shows with --verbose.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from mlrelease.errors import ConfigError
+from mlrelease.errors import ConfigError, EngineError
+
+if TYPE_CHECKING:
+    import docker
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 _SCHEMES = ("unix", "tcp", "http", "https", "ssh", "npipe", "http+unix")
@@ -57,6 +64,45 @@ def check_docker_host(env: Mapping[str, str] | None = None) -> str:
     if scheme == "ssh" and parts.path.strip("/"):
         raise _bad("has a path, which ssh:// addresses cannot have")
     return host
+
+
+# Long enough for a build's or a push's quiet stretches (a large layer being compressed).
+ENGINE_TIMEOUT_S = 300
+
+
+def docker_client(timeout: float = ENGINE_TIMEOUT_S) -> docker.DockerClient:
+    """A client for the engine DOCKER_HOST names, which answered a ping (API version
+    negotiated, never pinned); EngineError saying why when it does not answer."""
+    import docker
+    from docker.errors import DockerException
+    from requests.exceptions import RequestException
+
+    host = check_docker_host()
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except (DockerException, RequestException) as err:
+        raise EngineError(
+            f"the Docker engine at {host} does not answer: {engine_failure(err)}"
+        ) from err
+    return client
+
+
+@contextmanager
+def isolated_docker_config() -> Iterator[None]:
+    """DOCKER_CONFIG pointed at an empty directory while the block runs: a credential helper
+    named in ~/.docker/config.json can break even a build. Make the client inside the block,
+    since docker-py reads the config when it is created."""
+    previous = os.environ.get("DOCKER_CONFIG")
+    with tempfile.TemporaryDirectory(prefix="mlrelease-docker-config-") as empty:
+        os.environ["DOCKER_CONFIG"] = empty
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("DOCKER_CONFIG", None)
+            else:
+                os.environ["DOCKER_CONFIG"] = previous
 
 
 def engine_failure(err: BaseException) -> str:

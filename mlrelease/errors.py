@@ -1,7 +1,7 @@
 """The error tree. Each class says when it is raised, its exit code and a default hint.
 
-Only `cli.py` turns these into exits; core modules raise them, translating third-party
-exceptions at the seam (`raise EngineError(...) from err`).
+Only the root command group (`cli/root.py`) turns these into exits; core modules raise them,
+translating third-party exceptions at the seam (`raise EngineError(...) from err`).
 """
 
 from __future__ import annotations
@@ -137,6 +137,31 @@ class RegistryError(ExternalServiceError):
     hint = "check the registry's status and your network, then retry"
 
 
+class TransientError(ExternalServiceError):
+    """A failure worth retrying (5xx, 429, a reset connection, a timeout); raised inside a
+    retry loop, which reports it as its own error once the attempts are spent."""
+
+    code = "transient"
+
+
+class PushFailed(ExternalServiceError):
+    """The engine's push failed for a reason that retrying did not cure."""
+
+    code = "push_failed"
+
+
+class RepositoryNotFound(PreconditionError):
+    """The Artifact Registry repository does not exist (or the caller may not see it)."""
+
+    code = "repository_not_found"
+
+
+class PermissionDenied(AuthError):
+    """The credentials lack a permission on the repository."""
+
+    code = "permission_denied"
+
+
 class Interrupted(MlreleaseError):
     """The user interrupted the command (Ctrl-C)."""
 
@@ -206,6 +231,14 @@ class PushRejected(ExternalServiceError):
 
     code = "push_rejected"
     hint = "fix the cause, then `git push REMOTE TAG`, or drop the local tag with `git tag -d TAG`"
+
+
+MESSAGE_LIMIT = 300  # characters of a third-party message quoted in one of ours
+
+
+def one_line(text: object, limit: int = MESSAGE_LIMIT) -> str:
+    """`text` as one line of at most `limit` characters, for quoting a third party's message."""
+    return " ".join(str(text).split())[:limit]
 
 
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {

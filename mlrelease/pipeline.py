@@ -15,22 +15,14 @@ from typing import TYPE_CHECKING
 
 from mlrelease.build.smoke import DEFAULT_TIMEOUT_S
 from mlrelease.errors import MlreleaseError
-from mlrelease.results import PipelineResult
+from mlrelease.results.pipeline import PipelineResult
 from mlrelease.versions import bump
 from mlrelease.versions.git import GitRepo
-from mlrelease.versions.rules import Part, parse_tag
+from mlrelease.versions.rules import Part, release_tag
 
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
-    from mlrelease.registry.engine_push import PushEvent
-
-
-def head_version_tag(repo: GitRepo) -> str | None:
-    """The highest version tag on HEAD's commit, if any (a previous run's bump)."""
-    head = repo.head_commit()
-    tags = [name for name, commit in repo.tags().items() if commit == head]
-    versions = sorted((version, name) for name in tags if (version := parse_tag(name)))
-    return versions[-1][1] if versions else None
+    from mlrelease.results.push import PushEvent
 
 
 def run_release(
@@ -52,7 +44,8 @@ def run_release(
     require_destination(settings)
     repo = GitRepo.discover(settings.root)
     done: list[str] = []
-    tag = head_version_tag(repo)
+    head = repo.head_commit()
+    tag = release_tag(repo.tags_at(head)) if head else None
     resumed = tag is not None
     if tag is not None:
         on_step(f"resuming the release of {tag}: HEAD already carries it")

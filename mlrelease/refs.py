@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from mlrelease.errors import UsageError
-
-if TYPE_CHECKING:
-    from mlrelease.config.settings import Settings
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _HOST = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{{1,5}}))?"
 _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+IMAGE_NAME = rf"{_COMPONENT}(?:/{_COMPONENT})*"  # a repository path: ml-service, team/app
 _REFERENCE = re.compile(
-    rf"(?:(?P<host>{_HOST})/)?(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)"
+    rf"(?:(?P<host>{_HOST})/)?(?P<path>{IMAGE_NAME})"
     rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?",
     re.ASCII,
 )
@@ -41,11 +38,6 @@ class ImageRef:
     def repository(self) -> str:
         """The name without tag and digest: `HOST/PATH`."""
         return f"{self.host}/{self.path}" if self.host else self.path
-
-    @property
-    def image(self) -> str:
-        """The last path component: the image's own name."""
-        return self.path.rsplit("/", 1)[-1]
 
     def with_tag(self, tag: str) -> ImageRef:
         """The same repository at another tag, without a digest."""
@@ -91,14 +83,3 @@ def parse(text: str) -> ImageRef:
             hint="use a shorter image name",
         )
     return ref
-
-
-def release_repository(settings: Settings) -> ImageRef:
-    """Where releases go, without a tag: `registry_host/PROJECT/REPOSITORY/IMAGE` in Artifact
-    Registry, `registry_host/IMAGE` on a plain registry (no `gcp_project`)."""
-    if settings.gcp_project:
-        # A domain-scoped project (example.com:proj) is a path of two components in GAR.
-        path = f"{settings.gcp_project.replace(':', '/')}/{settings.repository}/{settings.image}"
-    else:
-        path = settings.image
-    return ImageRef(settings.registry_host, path)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 MASK = "********"
 
@@ -107,9 +109,19 @@ def register_secret(value: str) -> None:
 
 
 def forget_secrets() -> None:
-    """Drop every registered value (the CLI's tests run many invocations in one process)."""
+    """Drop every registered value."""
     with _lock:
         _secrets.clear()
+
+
+@contextmanager
+def registered_for_the_command() -> Iterator[None]:
+    """The secrets registered while the block runs are forgotten when it ends: one command's
+    secrets never outlive it, also where several commands run in one process."""
+    try:
+        yield
+    finally:
+        forget_secrets()
 
 
 def redact(text: str) -> str:

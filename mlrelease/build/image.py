@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +30,7 @@ from mlrelease.build.sizes import (
     record_build,
     recorded_before,
 )
+from mlrelease.engine import docker_client, isolated_docker_config
 from mlrelease.errors import (
     BuildError,
     BuildKitSyntax,
@@ -40,7 +39,7 @@ from mlrelease.errors import (
     PreconditionError,
     SmokeTestError,
 )
-from mlrelease.results import BuildResult, Layer, SizeReport
+from mlrelease.results.build import BuildResult, Layer, SizeReport
 from mlrelease.versions.git import GitRepo
 
 if TYPE_CHECKING:
@@ -50,40 +49,6 @@ if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)")
-
-
-@contextmanager
-def _isolated_docker_config() -> Iterator[None]:
-    # A credential helper named in ~/.docker/config.json can break even a build: use an empty one.
-    previous = os.environ.get("DOCKER_CONFIG")
-    with tempfile.TemporaryDirectory(prefix="mlrelease-docker-config-") as empty:
-        os.environ["DOCKER_CONFIG"] = empty
-        try:
-            yield
-        finally:
-            if previous is None:
-                os.environ.pop("DOCKER_CONFIG", None)
-            else:
-                os.environ["DOCKER_CONFIG"] = previous
-
-
-def docker_client() -> docker.DockerClient:
-    """A client for the engine DOCKER_HOST names (API version negotiated, never pinned)."""
-    import docker
-    from docker.errors import DockerException
-    from requests.exceptions import RequestException
-
-    from mlrelease.engine import check_docker_host, engine_failure
-
-    host = check_docker_host()
-    try:
-        client = docker.from_env(timeout=300)
-        client.ping()
-    except (DockerException, RequestException) as err:
-        raise EngineError(
-            f"the Docker engine at {host} does not answer: {engine_failure(err)}"
-        ) from err
-    return client
 
 
 def build_image(
@@ -101,6 +66,7 @@ def build_image(
     client: docker.DockerClient | None = None,
 ) -> BuildResult:
     """Build `dockerfile` in `context`, tag it with every name in `tags`, and describe the image.
+    The inputs are checked by the caller (`check_build_inputs`), before the engine is asked.
 
     `on_log` receives each line of the build log as it arrives; `cache_from` names images,
     already in the engine, whose layers the builder may reuse.
@@ -109,13 +75,12 @@ def build_image(
 
     if not tags:
         raise ValueError("build_image needs at least one tag")
-    check_build_inputs(context, context / dockerfile)
     image_id = None
     steps = 0
     cached: list[int] = []
     current_step = 0
     try:
-        with _isolated_docker_config():
+        with isolated_docker_config():
             # Made inside: docker-py reads the config (and its credential helpers) at creation.
             client = client or docker_client()
             stream = client.api.build(
@@ -273,7 +238,7 @@ def build(
     plan = plan_build(settings, GitRepo.discover(settings.root))
     started = time.monotonic()
     usable, warnings = cache_sources(cache_from)
-    with _isolated_docker_config():
+    with isolated_docker_config():
         client = docker_client()
         built = build_image(
             context=settings.path("context"),
@@ -334,7 +299,7 @@ def size_report(settings: Settings, ref: str | None = None) -> SizeReport:
     from docker.errors import DockerException, ImageNotFound
 
     ref = ref or default_image(settings)
-    with _isolated_docker_config():
+    with isolated_docker_config():
         client = docker_client()
         try:
             image = client.images.get(ref)

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from mlrelease import labels
 from mlrelease.errors import PreconditionError
 from mlrelease.versions.git import GitRepo
-from mlrelease.versions.rules import parse_tag
+from mlrelease.versions.rules import release_tag
 
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
@@ -35,7 +36,6 @@ class BuildPlan:
     tags: tuple[str, ...]
     labels: Mapping[str, str]
     buildargs: Mapping[str, str]
-    dirty: bool
     commit: str
     version: str | None  # the vX.Y.Z tag at HEAD, None when HEAD is not a clean release
 
@@ -102,33 +102,26 @@ def plan_build(settings: Settings, repo: GitRepo) -> BuildPlan:
     """Tags and OCI labels for HEAD: `sha-<7>` always, `vX.Y.Z` when HEAD is at a version tag
     and the tree is clean. (`tag_aliases` are moved in the registry by `push`, not here.)"""
     revision = head_revision(repo)
-    release = None
-    if not revision.dirty:
-        at_head = [name for name, commit in repo.tags().items() if commit == revision.commit]
-        versions = sorted(
-            ((v, not v.build, name) for name in at_head if (v := parse_tag(name)) is not None),
-        )
-        release = versions[-1][2] if versions else None
+    release = None if revision.dirty else release_tag(repo.tags_at(revision.commit))
     names = [revision.tag, *([release] if release else [])]
     metadata = _model_metadata(settings.path("model_path"))
     created = repo.committer_time(revision.commit)
-    labels = {
-        "org.opencontainers.image.title": settings.image,
-        "org.opencontainers.image.revision": revision.commit,
-        "org.opencontainers.image.version": release or revision.tag,
-        "org.opencontainers.image.created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "org.mlrelease.model.sha256": str(metadata.get("sha256", "")),
-        "org.mlrelease.model.sklearn_version": str(metadata.get("sklearn_version", "")),
+    image_labels = {
+        labels.TITLE: settings.image,
+        labels.REVISION: revision.commit,
+        labels.VERSION: release or revision.tag,
+        labels.CREATED: created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        labels.MODEL_SHA256: str(metadata.get("sha256", "")),
+        labels.MODEL_SKLEARN_VERSION: str(metadata.get("sklearn_version", "")),
     }
     if source := source_url(repo.remote_url()):
-        labels["org.opencontainers.image.source"] = source
+        image_labels[labels.SOURCE] = source
     if revision.dirty:
-        labels["org.mlrelease.dirty"] = "true"
+        image_labels[labels.DIRTY] = "true"
     return BuildPlan(
         tags=tuple(f"{settings.image}:{name}" for name in names),
-        labels=labels,
+        labels=image_labels,
         buildargs={"PYTHON_IMAGE": settings.base_image},
-        dirty=revision.dirty,
         commit=revision.commit,
         version=release,
     )

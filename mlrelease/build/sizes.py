@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrelease.errors import SizeBudgetExceeded
-from mlrelease.results import Budget, SizeChange
+from mlrelease.results.build import Budget, SizeChange
 
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings

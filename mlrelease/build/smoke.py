@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from mlrelease.engine import check_docker_host, engine_failure
 from mlrelease.errors import EngineError, PreconditionError, SmokeTestError, UsageError
-from mlrelease.results import SmokeResult
+from mlrelease.labels import SMOKE_CONTAINER
+from mlrelease.results.build import SmokeResult
 
 if TYPE_CHECKING:
     import docker
@@ -104,7 +105,7 @@ def smoke_test(
     check_timeout(timeout)
     from docker.errors import DockerException
 
-    from mlrelease.build.image import docker_client
+    from mlrelease.engine import docker_client
 
     if client is None:
         check_docker_host()
@@ -134,7 +135,7 @@ def _smoke(client: docker.DockerClient, image: str, timeout: float) -> SmokeResu
             detach=True,
             network_mode="host",
             environment={"PORT": str(port), "HOST": "127.0.0.1"},
-            labels={"org.mlrelease.smoke": "1"},
+            labels={SMOKE_CONTAINER: "1"},
         )
     except DockerException as err:
         raise EngineError(f"the engine could not start {image}: {engine_failure(err)}") from err

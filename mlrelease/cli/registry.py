@@ -58,6 +58,6 @@ def push(
 def releases(ctx: typer.Context, key_file: KeyFileOption = None) -> int:
     """List the versions in the registry, newest first, with digest, size and upload time."""
     from mlrelease.config.settings import load_settings
-    from mlrelease.registry.push import list_releases
+    from mlrelease.registry.releases import list_releases
 
     return command_output(ctx).emit(list_releases(load_settings(), key_file=key_file))

@@ -37,6 +37,7 @@ from mlrelease.errors import (
     UsageError,
 )
 from mlrelease.output.render import Output, is_terminal
+from mlrelease.secrets import registered_for_the_command
 
 try:  # typer >= 0.26 vendors click and does not re-export its exception base publicly
     from typer._click.exceptions import ClickException
@@ -100,12 +101,14 @@ class RootGroup(TyperGroup):
         # Known before parsing, for --version and for errors in parsing itself.
         out.json_mode = "--json" in hoisted
         out.verbose = "--verbose" in hoisted or "-v" in hoisted
-        code = self._run(out, hoisted + rest, prog_name or "mlrelease", complete_var, extra)
-        if out.stdout_failure is not None:
-            reason = out.stdout_failure.strerror or "the stream is closed"
-            failure = OutputError(f"cannot write the output to stdout: {reason}")
-            _report(out, failure, out.stdout_failure)
-            code = code or int(failure.exit_code)
+        # The secrets a command registers are masked until its last line is written.
+        with registered_for_the_command():
+            code = self._run(out, hoisted + rest, prog_name or "mlrelease", complete_var, extra)
+            if out.stdout_failure is not None:
+                reason = out.stdout_failure.strerror or "the stream is closed"
+                failure = OutputError(f"cannot write the output to stdout: {reason}")
+                _report(out, failure, out.stdout_failure)
+                code = code or int(failure.exit_code)
         if standalone_mode:
             sys.exit(code)
         return code

@@ -37,7 +37,8 @@ from mlrelease.config.values import (
     whole_number,
 )
 from mlrelease.errors import ConfigError
-from mlrelease.results import ConfigEntry, ConfigReport
+from mlrelease.refs import IMAGE_NAME
+from mlrelease.results.config import ConfigEntry, ConfigReport
 from mlrelease.secrets import MASK, Secret
 
 ENV_PREFIX = "MLRELEASE_"
@@ -76,6 +77,13 @@ class Settings:
     root: Path
     pyproject: Path | None
     sources: Mapping[str, str]
+    defaulted: frozenset[str]  # the keys no flag, variable or file set
+
+    @property
+    def has_destination(self) -> bool:
+        """Whether releases have somewhere to go: a GCP project (Artifact Registry) or a
+        registry host given explicitly (a plain registry)."""
+        return bool(self.gcp_project) or "registry_host" not in self.defaulted
 
     def source(self, key: str) -> str:
         """Where `key`'s value came from, e.g. `env MLRELEASE_REGION` or `default`."""
@@ -119,12 +127,10 @@ class KeySpec:
         return ENV_PREFIX + self.name.upper()
 
 
-_NAME_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-
 KEYS: tuple[KeySpec, ...] = (
     KeySpec(
         "image",
-        matching(rf"{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*", "a lowercase image name"),
+        matching(IMAGE_NAME, "a lowercase image name"),
         "ml-service",
     ),
     KeySpec(
@@ -235,7 +241,13 @@ def load_settings(
             hint="the warning threshold must not exceed the budget: "
             + raws.get("size_warn_mb", raws["size_budget_mb"]).fix,
         )
-    return Settings(**values, root=root, pyproject=pyproject, sources=MappingProxyType(sources))
+    return Settings(
+        **values,
+        root=root,
+        pyproject=pyproject,
+        sources=MappingProxyType(sources),
+        defaulted=frozenset(set(KEY_NAMES) - set(raws)),
+    )
 
 
 def explain(cwd: Path | None = None, *, flags: Mapping[str, Flag] | None = None) -> ConfigReport:

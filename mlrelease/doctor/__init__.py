@@ -1,8 +1,8 @@
 """`mlrelease doctor`: the runbook's troubleshooting as checks that find a problem and name its fix.
 
 Adding a check: a function in the module of its group (`engine.py`, `dockerfile.py`, ...)
-taking the `frame.Project` (a local check) or the `Settings` (a remote check) and returning
-`frame.ok(...)`, `warn(...)`, `fail(...)` or `skip(...)`; then one line in `checks.CHECKS`.
+taking the `frame.Project` (a local check) or the `frame.Remote` (a remote check) and returning
+`frame.ok(...)`, `warn(...)`, `fail(...)` or `skip(...)`; then one line in `catalog.CHECKS`.
 The frame does the rest: selection, `--offline`, concurrency, timing, errors.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from mlrelease.config.settings import find_project_root, load_settings
 from mlrelease.doctor.frame import CheckSpec, Project, run_checks, select
 from mlrelease.errors import ConfigError
-from mlrelease.results import DoctorReport
+from mlrelease.results.doctor import DoctorReport
 
 
 def diagnose(

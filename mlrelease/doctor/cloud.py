@@ -1,18 +1,17 @@
 """The remote checks: `credentials` (they parse and refresh), `repository` (it exists, holds
 Docker images; its tag mutability), `permission` (uploads are allowed).
 
-They run concurrently and share one resolution of the credentials and one client per doctor
-run, so the token endpoint is asked once. On a plain registry (no `gcp_project`, an explicit
-`registry_host`) `repository` checks that the registry answers and the others skip.
+They run concurrently and share (`Remote.shared`) one resolution of the credentials and one
+client per doctor run, so the token endpoint is asked once. On a plain registry (no
+`gcp_project`, an explicit `registry_host`) `repository` checks that the registry answers and
+the others skip.
 """
 
 from __future__ import annotations
 
-import threading
-from functools import cached_property
 from typing import TYPE_CHECKING
 
-from mlrelease.doctor.frame import Outcome, Unavailable, fail, ok, skip, warn
+from mlrelease.doctor.frame import Outcome, Remote, Unavailable, fail, ok, skip, warn
 from mlrelease.errors import MlreleaseError
 
 if TYPE_CHECKING:
@@ -21,50 +20,24 @@ if TYPE_CHECKING:
     from mlrelease.registry.credentials import GoogleCredentials
 
 
-class _Cloud:
-    """What the remote checks of one run share, each piece made once under a lock."""
+def _credentials(settings: Settings) -> GoogleCredentials | MlreleaseError:
+    from mlrelease.registry.credentials import access_token, resolve_credentials
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.lock = threading.Lock()
-
-    @cached_property
-    def credentials(self) -> GoogleCredentials | MlreleaseError:
-        from mlrelease.registry.credentials import access_token, resolve_credentials
-
-        try:
-            creds = resolve_credentials(self.settings)
-            access_token(creds)
-        except MlreleaseError as err:
-            return err
-        return creds
-
-    @cached_property
-    def registry(self) -> ArtifactRegistry:
-        from mlrelease.registry.artifact_registry import ArtifactRegistry
-
-        creds = self.credentials
-        if isinstance(creds, MlreleaseError):
-            raise Unavailable("the credentials do not work (see credentials)")
-        return ArtifactRegistry(self.settings, creds)
+    try:
+        creds = resolve_credentials(settings)
+        access_token(creds)
+    except MlreleaseError as err:
+        return err
+    return creds
 
 
-# Keyed by the Settings object of a run (held by its _Cloud, so its id is never reused).
-_runs: dict[int, _Cloud] = {}
-_runs_lock = threading.Lock()
+def _registry(remote: Remote) -> ArtifactRegistry:
+    from mlrelease.registry.artifact_registry import ArtifactRegistry
 
-
-def _cloud(settings: Settings) -> _Cloud:
-    with _runs_lock:
-        if id(settings) not in _runs:
-            _runs[id(settings)] = _Cloud(settings)
-        return _runs[id(settings)]
-
-
-def _shared(settings: Settings, name: str) -> object:
-    cloud = _cloud(settings)
-    with cloud.lock:
-        return getattr(cloud, name)
+    creds = remote.shared("credentials", lambda: _credentials(remote.settings))
+    if isinstance(creds, MlreleaseError):
+        raise Unavailable("the credentials do not work (see credentials)")
+    return remote.shared("registry", lambda: ArtifactRegistry(remote.settings, creds))
 
 
 def _destination(settings: Settings, *, report: bool = False) -> Outcome | None:
@@ -72,7 +45,7 @@ def _destination(settings: Settings, *, report: bool = False) -> Outcome | None:
     destination is reported once, by `repository` (`report`); the others skip."""
     if settings.gcp_project:
         return None
-    if settings.source("registry_host").startswith("default"):
+    if not settings.has_destination:
         if not report:
             return skip("no release destination is configured (see repository)")
         return warn(
@@ -82,18 +55,19 @@ def _destination(settings: Settings, *, report: bool = False) -> Outcome | None:
     return skip(f"releases go to the plain registry {settings.registry_host}")
 
 
-def check_credentials(settings: Settings) -> Outcome:
+def check_credentials(remote: Remote) -> Outcome:
     """The credentials resolve and the token endpoint gives a token; report the identity."""
-    if (outcome := _destination(settings)) is not None:
+    if (outcome := _destination(remote.settings)) is not None:
         return outcome
-    creds = _shared(settings, "credentials")
+    creds = remote.shared("credentials", lambda: _credentials(remote.settings))
     if isinstance(creds, MlreleaseError):
         return fail(creds.message, creds.hint)
-    return ok(creds.describe())  # type: ignore[attr-defined]
+    return ok(creds.describe())
 
 
-def check_repository(settings: Settings) -> Outcome:
+def check_repository(remote: Remote) -> Outcome:
     """The repository exists in the region with the Docker format; its tags' mutability."""
+    settings = remote.settings
     if (outcome := _destination(settings, report=True)) is not None:
         if outcome.status != "skip":
             return outcome
@@ -104,7 +78,7 @@ def check_repository(settings: Settings) -> Outcome:
         except MlreleaseError as err:
             return fail(err.message, err.hint)
         return ok(f"the registry {settings.registry_host} answers")
-    registry: ArtifactRegistry = _shared(settings, "registry")  # type: ignore[assignment]
+    registry = _registry(remote)
     try:
         info = registry.get_repository()
     except MlreleaseError as err:
@@ -119,13 +93,13 @@ def check_repository(settings: Settings) -> Outcome:
     return ok(f"{where}: Docker format, {tags}")
 
 
-def check_permission(settings: Settings) -> Outcome:
+def check_permission(remote: Remote) -> Outcome:
     """The credentials may upload to the repository."""
-    if (outcome := _destination(settings)) is not None:
+    if (outcome := _destination(remote.settings)) is not None:
         return outcome
     from mlrelease.registry.artifact_registry import UPLOAD_PERMISSION
 
-    registry: ArtifactRegistry = _shared(settings, "registry")  # type: ignore[assignment]
+    registry = _registry(remote)
     try:
         missing = registry.missing_permissions([UPLOAD_PERMISSION])
     except MlreleaseError as err:

@@ -219,7 +219,7 @@ def _resolve_base(parsed: Dockerfile, stage: Stage, project: Project) -> tuple[s
             name, _, value = instruction.arguments.partition("=")
             defaults[name.strip()] = value.strip().strip("\"'")
             lines[name.strip()] = instruction.line
-    # `mlrelease build` passes the `base_image` setting as PYTHON_IMAGE (image.plan_build).
+    # `mlrelease build` passes the `base_image` setting as PYTHON_IMAGE (build/plan.py).
     passed = {"PYTHON_IMAGE": project.settings.base_image}
     stages = {s.name: s for s in parsed.stages if s.name}
     seen: set[str] = set()

@@ -10,26 +10,29 @@ ENGINE_TIMEOUT_S = 10
 
 def check_engine(project: Project) -> Outcome:
     """The engine DOCKER_HOST names (or the default socket) answers; report its version."""
-    import docker
     from docker.errors import DockerException
     from requests.exceptions import RequestException
 
-    from mlrelease.engine import check_docker_host, engine_failure
-    from mlrelease.errors import ConfigError
+    from mlrelease.engine import check_docker_host, docker_client, engine_failure
+    from mlrelease.errors import ConfigError, EngineError
 
     try:
         host = check_docker_host()
-    except ConfigError as err:
-        return fail(err.message, err.hint)
-    try:
-        client = docker.from_env(timeout=ENGINE_TIMEOUT_S)
+        client = docker_client(timeout=ENGINE_TIMEOUT_S)
         try:
             version = client.version()
         finally:
             client.close()
-    except (DockerException, RequestException) as err:
+    except ConfigError as err:
+        return fail(err.message, err.hint)
+    except (EngineError, DockerException, RequestException) as err:
+        reason = (
+            err.message
+            if isinstance(err, EngineError)
+            else (f"the Docker engine at {host} does not answer: {engine_failure(err)}")
+        )
         return fail(
-            f"the Docker engine at {host} does not answer: {engine_failure(err)}",
+            reason,
             "start the Docker engine, or point DOCKER_HOST at one that runs "
             "(`docker version` must show a Server)",
         )

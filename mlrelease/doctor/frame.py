@@ -2,14 +2,16 @@
 
 A check is a small function returning an `Outcome` (`ok`, `warn`, `fail`, `skip`); the frame
 adds its id, title and time to make a `results.Check`. A local check gets the `Project`; a
-remote check gets the `Settings`. A check that raises `Unavailable` is skipped with that reason
-(what it needs is missing, and another check reports that); any other exception makes it
-`error` with the message, and the other checks still run. Remote checks run concurrently, in
+remote check gets the run's `Remote` (the settings, and what the remote checks share). A check
+that raises `Unavailable` is skipped with that reason (what it needs is missing, and another
+check reports that); any other exception makes it `error` with the message, and the other
+checks still run. Remote checks run concurrently, in
 threads, while the local ones run in order; `--offline` skips them.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -17,11 +19,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlrelease.build import dockerfile
 from mlrelease.errors import ConfigError, MlreleaseError, NotAGitRepository, UsageError
-from mlrelease.results import Check
+from mlrelease.results.doctor import Check
 from mlrelease.versions.git import GitRepo
 
 if TYPE_CHECKING:
@@ -112,6 +114,26 @@ class Project:
             raise Unavailable("not a git repository (see git.repository)") from None
 
 
+_T = TypeVar("_T")
+
+
+class Remote:
+    """What the remote checks of one doctor run get: the settings, and `shared`, which makes
+    what several of them need (the credentials, an API client) once for the whole run."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._made: dict[str, Any] = {}
+
+    def shared(self, name: str, make: Callable[[], _T]) -> _T:
+        """`make()` the first time `name` is asked for in this run, the same value after."""
+        with self._lock:
+            if name not in self._made:
+                self._made[name] = make()
+            return self._made[name]  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class LocalCheck:
     """A check of the working tree and this machine."""
@@ -123,11 +145,11 @@ class LocalCheck:
 
 @dataclass(frozen=True)
 class RemoteCheck:
-    """A check that asks a remote service; it gets the settings and runs concurrently."""
+    """A check that asks a remote service; it gets the run's `Remote` and runs concurrently."""
 
     id: str
     title: str
-    run: Callable[[Settings], Outcome]
+    run: Callable[[Remote], Outcome]
 
 
 CheckSpec = LocalCheck | RemoteCheck
@@ -162,6 +184,7 @@ def run_checks(project: Project, specs: Sequence[CheckSpec], *, offline: bool) -
     """Run `specs` and return their checks in the order given: remote ones in threads (unless
     `offline`, or without settings) while the local ones run here, one after another."""
     remote = [spec for spec in specs if isinstance(spec, RemoteCheck)]
+    shared = Remote(project.settings) if remote and project.config_error is None else None
     futures: dict[str, Future[Check]] = {}
     skipped: dict[str, Check] = {}
     with ThreadPoolExecutor(max_workers=max(1, len(remote))) as pool:
@@ -172,7 +195,7 @@ def run_checks(project: Project, specs: Sequence[CheckSpec], *, offline: bool) -
                 reason = "the configuration is invalid (see config)"
                 skipped[spec.id] = Check(spec.id, spec.title, "skip", reason)
             else:
-                futures[spec.id] = pool.submit(_run_one, spec, project.settings)
+                futures[spec.id] = pool.submit(_run_one, spec, shared)
         local = {spec.id: _run_one(spec, project) for spec in specs if isinstance(spec, LocalCheck)}
         done = {name: future.result() for name, future in futures.items()}
     return [local.get(spec.id) or skipped.get(spec.id) or done[spec.id] for spec in specs]

@@ -16,7 +16,7 @@ from mlrelease.secrets import redact
 
 if TYPE_CHECKING:
     from mlrelease.output.render import Output
-    from mlrelease.registry.engine_push import PushEvent
+    from mlrelease.results.push import PushEvent
 
 _STEP = re.compile(r"Step (\d+)/(\d+) : (.*)")
 

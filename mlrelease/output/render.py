@@ -3,8 +3,8 @@
 - A result becomes a `views.View` through `views.present`: `data` lines and an optional `table`
   go to stdout, `notes` to stderr.
 - `--json` replaces all of stdout with one envelope (`SCHEMA`), on success and on failure:
-  `{"schema", "command", "ok", "exit_code", "data", "errors": [{"code", "message", "hint"}]}`.
-  Warnings still reach stderr; info notes do not.
+  `{"schema", "command", "ok", "exit_code", "data", "errors": [{"code", "message", "hint"}],
+  "warnings": [...]}`. Warnings also reach stderr; info notes do not.
 - stderr goes through Rich only on a terminal without `NO_COLOR`; anywhere else it is plain
   text (no colour, no bold), and Rich is never imported.
 - Results with GitHub outputs or a job summary feed GitHub Actions (`github.py`) when its
@@ -30,11 +30,12 @@ from typing import IO, TYPE_CHECKING, Any
 from mlrelease.errors import ExitCode, MlreleaseError
 from mlrelease.output.github import append_step_summary, write_github_outputs
 from mlrelease.output.views import Level, StatusRow, Table, present, step_summary
-from mlrelease.results import Result
 from mlrelease.secrets import redact, redact_data
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from mlrelease.results.core import Result
 
 
 SCHEMA = 1
@@ -71,6 +72,7 @@ class Output:
         self._stderr = stderr
         self._env = os.environ if env is None else env
         self._console: Console | None = None
+        self.warnings: list[str] = []  # every warning so far, for the JSON envelope
         self.stdout_failure: OSError | None = None  # why stdout could not be written, if so
         self._stdout_gone = False  # a broken pipe or a failure: write nothing more there
         self._stderr_gone = False
@@ -111,6 +113,8 @@ class Output:
         if (summary := step_summary(result)) is not None:
             append_step_summary(redact(summary), self._env)
         if self.json_mode:
+            for warning in getattr(result, "warnings", ()):
+                self.warn(warning)
             errors = [self._error_entry(failure)] if failure is not None else []
             self._envelope(ok=code == 0, exit_code=code, data=result.to_data(), errors=errors)
             return code
@@ -123,7 +127,10 @@ class Output:
         if view.report:
             self.status_report(view.report)
         for note in view.notes:
-            self.note(note.text, note.level)
+            if note.level == "warning":
+                self.warn(note.text)
+            else:
+                self.note(note.text, note.level)
         if failure is not None:
             self.fail(failure)
         return code
@@ -220,7 +227,8 @@ class Output:
         return None if self.json_mode else self._rich_console()
 
     def warn(self, text: str) -> None:
-        """A warning on stderr, also under --json."""
+        """A warning on stderr, also under --json, where the envelope lists it too."""
+        self.warnings.append(text)
         self.note(text, "warning")
 
     def _envelope(
@@ -233,6 +241,7 @@ class Output:
             "exit_code": int(exit_code),
             "data": data,
             "errors": errors,
+            "warnings": list(self.warnings),
         }
         # Masked value by value, never as text: a secret that happens to equal a key or a piece
         # of JSON syntax must not break the envelope.

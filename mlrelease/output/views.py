@@ -2,32 +2,33 @@
 
 `present` has one registered function per result type; `step_summary` gives the Markdown that
 results with a GitHub Actions job summary append. `render.Output` prints what these return.
+Functions are registered by the name of the result type their parameter is annotated with, so
+this module never imports the results: a command loads only its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import singledispatch
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlrelease.output.github import markdown_table
-from mlrelease.results import (
-    CHECK_STATUSES,
-    AuthResult,
-    Budget,
-    BuildResult,
-    BumpResult,
-    ConfigReport,
-    DoctorReport,
-    Layer,
-    PipelineResult,
-    PushResult,
-    ReleasesResult,
-    SizeChange,
-    SizeReport,
-    SmokeResult,
-    VersionInfo,
-)
+
+if TYPE_CHECKING:
+    from mlrelease.results.auth import AuthResult
+    from mlrelease.results.build import (
+        Budget,
+        BuildResult,
+        Layer,
+        SizeChange,
+        SizeReport,
+        SmokeResult,
+    )
+    from mlrelease.results.config import ConfigReport
+    from mlrelease.results.doctor import DoctorReport
+    from mlrelease.results.pipeline import PipelineResult
+    from mlrelease.results.push import PushResult, ReleasesResult
+    from mlrelease.results.versions import BumpResult, VersionInfo
 
 Level = Literal["info", "success", "warning", "detail"]
 
@@ -69,13 +70,30 @@ class View:
     report: tuple[StatusRow, ...] = ()
 
 
-@singledispatch
+_PRESENTERS: dict[str, Callable[[Any], View]] = {}
+_SUMMARIES: dict[str, Callable[[Any], str | None]] = {}
+
+
+def _for(table: dict[str, Any]) -> Callable[[Any], Any]:
+    """Register a function in `table` under the result type its one parameter names."""
+
+    def register(function: Any) -> Any:
+        (annotation,) = (v for k, v in function.__annotations__.items() if k != "return")
+        table[str(annotation)] = function
+        return function
+
+    return register
+
+
 def present(result: object) -> View:
-    """The human view of a result; register one function per result type."""
-    raise TypeError(f"no view registered for {type(result).__name__}")
+    """The human view of a result."""
+    presenter = _PRESENTERS.get(type(result).__name__)
+    if presenter is None:
+        raise TypeError(f"no view registered for {type(result).__name__}")
+    return presenter(result)
 
 
-@present.register
+@_for(_PRESENTERS)
 def _present_version(result: VersionInfo) -> View:
     notes: list[Note] = []
     if result.commit is None:
@@ -92,7 +110,7 @@ def _present_version(result: VersionInfo) -> View:
     return View(data=(result.version,), notes=tuple(notes))
 
 
-@present.register
+@_for(_PRESENTERS)
 def _present_bump(result: BumpResult) -> View:
     short = result.commit[:7]
     if result.dry_run:
@@ -113,7 +131,7 @@ def _present_bump(result: BumpResult) -> View:
     return View(data=(result.version,), notes=tuple(notes))
 
 
-@present.register
+@_for(_PRESENTERS)
 def _present_config(result: ConfigReport) -> View:
     rows = tuple((e.key, _display_value(e.value), e.source) for e in result.entries)
     where = result.pyproject or "no pyproject.toml (defaults and environment only)"
@@ -123,7 +141,7 @@ def _present_config(result: ConfigReport) -> View:
     )
 
 
-@present.register
+@_for(_PRESENTERS)
 def _present_build(result: BuildResult) -> View:
     cached = f"{len(result.cached_steps)} of {result.steps} steps from the cache"
     notes = [
@@ -153,7 +171,7 @@ def _present_build(result: BuildResult) -> View:
     return View(data=(result.tags[0],), notes=tuple(notes))
 
 
-@present.register
+@_for(_PRESENTERS)
 def _present_size(result: SizeReport) -> View:
     notes = [
         Note(f"{result.ref} ({result.image_id[7:19]}): {_mb(result.size_bytes)}"),
@@ -197,7 +215,7 @@ def _size_notes(
     return notes
 
 
-@present.register
+@_for(_PRESENTERS)
 def _present_smoke(result: SmokeResult) -> View:
     return View(data=(result.image,), notes=(_smoke_note(result),))
 
@@ -210,9 +228,10 @@ def _smoke_note(result: SmokeResult) -> Note:
     )
 
 
-@present.register
+@_for(_PRESENTERS)
 def _present_push(result: PushResult) -> View:
     notes = [Note(text, "warning") for text in result.warnings]
+    notes += [Note(text) for text in result.notes]
     where = result.credentials_source or "no credentials (plain registry)"
     if result.dry_run:
         action = (
@@ -238,7 +257,7 @@ def _present_push(result: PushResult) -> View:
     return View(data=(f"{result.uri}@{result.digest}",), notes=tuple(notes))
 
 
-@present.register
+@_for(_PRESENTERS)
 def _present_releases(result: ReleasesResult) -> View:
     rows = tuple(
         (
@@ -256,7 +275,7 @@ def _present_releases(result: ReleasesResult) -> View:
     )
 
 
-@present.register
+@_for(_PRESENTERS)
 def _present_pipeline(result: PipelineResult) -> View:
     outcome = "released" if result.pushed else "was already released; nothing pushed"
     uri = result.image.rpartition(":")[0]
@@ -266,7 +285,7 @@ def _present_pipeline(result: PipelineResult) -> View:
     )
 
 
-@present.register
+@_for(_PRESENTERS)
 def _present_doctor(result: DoctorReport) -> View:
     rows = tuple(
         StatusRow(check.status, check.id, check.finding, check.fix) for check in result.checks
@@ -276,6 +295,8 @@ def _present_doctor(result: DoctorReport) -> View:
         for check in result.checks
         if check.traceback
     ]
+    from mlrelease.results.doctor import CHECK_STATUSES
+
     counts = ", ".join(
         f"{result.count(status)} {status}" for status in CHECK_STATUSES if result.count(status)
     )
@@ -286,13 +307,13 @@ def _present_doctor(result: DoctorReport) -> View:
     return View(report=rows, notes=tuple(notes))
 
 
-@singledispatch
 def step_summary(result: object) -> str | None:
     """Markdown for the GitHub Actions job summary, for the results that have one."""
-    return None
+    summary = _SUMMARIES.get(type(result).__name__)
+    return summary(result) if summary is not None else None
 
 
-@step_summary.register
+@_for(_SUMMARIES)
 def _build_summary(result: BuildResult) -> str:
     rows = [
         ("image", f"`{result.tags[0]}`"),
@@ -340,7 +361,7 @@ def _display_value(value: object) -> str:
     return str(value)
 
 
-@present.register
+@_for(_PRESENTERS)
 def _present_auth(result: AuthResult) -> View:
     expires = "" if result.expires_in_s is None else f"; the token is valid {result.expires_in_s} s"
     project = f"project {result.project}" if result.project else "no project configured"
@@ -350,7 +371,7 @@ def _present_auth(result: AuthResult) -> View:
     )
 
 
-@step_summary.register
+@_for(_SUMMARIES)
 def _push_summary(result: PushResult) -> str | None:
     if result.dry_run:
         return None

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlrelease.errors import AuthError, PreconditionError, RegistryError
+from mlrelease.errors import (
+    AuthError,
+    PermissionDenied,
+    RegistryError,
+    RepositoryNotFound,
+    one_line,
+)
 
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
@@ -23,18 +29,6 @@ if TYPE_CHECKING:
 
 UPLOAD_PERMISSION = "artifactregistry.repositories.uploadArtifacts"
 _T = TypeVar("_T")
-
-
-class RepositoryNotFound(PreconditionError):
-    """The Artifact Registry repository does not exist (or the caller may not see it)."""
-
-    code = "repository_not_found"
-
-
-class PermissionDenied(AuthError):
-    """The credentials lack a permission on the repository."""
-
-    code = "permission_denied"
 
 
 @dataclass(frozen=True)
@@ -197,26 +191,26 @@ class ArtifactRegistry:
             ) from None
         except (exceptions.Forbidden, exceptions.PermissionDenied) as err:
             raise PermissionDenied(
-                f"{self._who()} is denied access to {self._where()}: {_first_line(err.message)}",
+                f"{self._who()} is denied access to {self._where()}: {one_line(err.message)}",
                 hint=self.grant_hint(),
             ) from None
         except exceptions.Unauthenticated as err:
             raise AuthError(
                 f"the Artifact Registry API rejected the credentials of {self._who()}: "
-                f"{_first_line(err.message)}",
+                f"{one_line(err.message)}",
                 hint="check the credentials with `mlrelease auth`",
             ) from None
         except exceptions.GoogleAPICallError as err:
             raise RegistryError(
-                f"the Artifact Registry API failed ({err.code}): {_first_line(err.message)}",
+                f"the Artifact Registry API failed ({err.code}): {one_line(err.message)}",
             ) from None
         except exceptions.RetryError as err:
             raise RegistryError(
-                f"the Artifact Registry API kept failing: {_first_line(str(err.cause or err))}",
+                f"the Artifact Registry API kept failing: {one_line(str(err.cause or err))}",
             ) from None
         except auth_exceptions.GoogleAuthError as err:
             raise AuthError(
-                f"cannot authenticate to the Artifact Registry API: {_first_line(str(err))}",
+                f"cannot authenticate to the Artifact Registry API: {one_line(str(err))}",
                 hint="check the credentials with `mlrelease auth`",
             ) from None
         except OSError as err:  # requests' connection errors are OSErrors
@@ -257,7 +251,3 @@ def _datetime(value: Any) -> datetime | None:
         return value.ToDatetime()  # type: ignore[no-any-return]
     except AttributeError:
         return None
-
-
-def _first_line(text: object) -> str:
-    return " ".join(str(text).split())[:300]

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrelease.errors import AuthError, ConfigError, ExternalServiceError
-from mlrelease.results import AuthResult
+from mlrelease.errors import AuthError, ConfigError, ExternalServiceError, one_line
+from mlrelease.results.auth import AuthResult
 from mlrelease.secrets import Secret, register_secret
 
 if TYPE_CHECKING:
@@ -370,7 +370,7 @@ def _application_default() -> GoogleCredentials:
 def _google_reason(err: Exception) -> str:
     # google-auth raises (message, response_data); the message alone is enough and secret-free.
     first = err.args[0] if err.args else type(err).__name__
-    return " ".join(str(first).split())[:300]
+    return one_line(first)
 
 
 def _refused_hint(creds: GoogleCredentials) -> str:

@@ -12,10 +12,18 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlrelease.errors import AuthError, EngineError, ExternalServiceError
+from mlrelease.errors import (
+    AuthError,
+    EngineError,
+    PermissionDenied,
+    PushFailed,
+    RepositoryNotFound,
+    TransientError,
+    one_line,
+)
+from mlrelease.results.push import PushEvent
 
 if TYPE_CHECKING:
     import docker
@@ -28,31 +36,6 @@ _TRANSIENT = re.compile(
     r"connection refused|i/o timeout|no such host",
     re.IGNORECASE,
 )
-
-
-@dataclass(frozen=True)
-class PushEvent:
-    """One line of the engine's push progress: a layer's status (with bytes while it uploads),
-    or, without `layer`, a message about the whole push."""
-
-    layer: str | None
-    status: str  # Preparing, Pushing, Pushed, Layer already exists, ...
-    current: int | None = None
-    total: int | None = None
-
-    @property
-    def final(self) -> bool:
-        """Whether the layer is done (sent, or found already in the registry)."""
-        return self.status in LAYER_DONE or self.status.startswith("Mounted from")
-
-
-LAYER_DONE = ("Pushed", "Layer already exists")
-
-
-class PushFailed(ExternalServiceError):
-    """The engine's push failed for a reason that retrying did not cure."""
-
-    code = "push_failed"
 
 
 def push_with_retry(
@@ -74,7 +57,7 @@ def push_with_retry(
     for attempt in range(1, attempts + 1):
         try:
             return _push_once(client, ref, auth_config, on_progress), attempt
-        except _Transient as err:
+        except TransientError as err:
             if attempt == attempts:
                 raise PushFailed(
                     f"the push of {ref} failed {attempts} times; last: {err}",
@@ -89,10 +72,6 @@ def push_with_retry(
             )
             time.sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-class _Transient(Exception):
-    """A push failure worth retrying (5xx, 429, a reset connection, a timeout)."""
 
 
 def _push_once(
@@ -123,7 +102,7 @@ def _push_once(
             f"the Docker engine failed during the push: {type(err).__name__}"
         ) from err
     except OSError as err:
-        raise _Transient(f"the connection to the engine broke: {type(err).__name__}") from None
+        raise TransientError(f"the connection to the engine broke: {type(err).__name__}") from None
     if digest is None:
         raise PushFailed(f"the engine finished pushing {ref} without reporting a digest")
     return digest
@@ -140,9 +119,7 @@ def _report_progress(item: dict[str, Any], on_progress: Callable[[PushEvent], No
 
 def classify(ref: ImageRef, message: str) -> Exception:
     """A failed push as the error that says whose fault it is."""
-    from mlrelease.registry.artifact_registry import PermissionDenied, RepositoryNotFound
-
-    text = " ".join(message.split())[:300]
+    text = one_line(message)
     lowered = text.lower()
     if "denied" in lowered:
         return PermissionDenied(
@@ -160,5 +137,5 @@ def classify(ref: ImageRef, message: str) -> Exception:
             hint="create the repository (see `mlrelease doctor`), or fix `repository`",
         )
     if _TRANSIENT.search(text):
-        return _Transient(text)
+        return TransientError(text)
     return PushFailed(f"the push of {ref} failed: {text}")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlrelease.errors import ConfigError, PreconditionError
-from mlrelease.refs import ImageRef, release_repository
+from mlrelease.refs import ImageRef
 from mlrelease.registry.v2 import Manifest, RegistryClient
 from mlrelease.secrets import Secret
 
@@ -67,6 +67,10 @@ class Target:
         """The manifest the registry holds under `tag` (None: the tag is free)."""
         return self.registry.manifest(self.repository.path, tag)
 
+    def tags(self) -> list[str]:
+        """Every tag of the release repository (for the aliases, which only move forward)."""
+        return self.registry.tags(self.repository.path)
+
     def resolve(self, tag: str) -> str | None:
         """The digest `tag` points at, through the Artifact Registry API when there is one."""
         if self.gar is not None:
@@ -99,7 +103,7 @@ class Target:
 
 def require_destination(settings: Settings) -> None:
     """ConfigError unless the settings name where releases go."""
-    if not settings.gcp_project and settings.source("registry_host").startswith("default"):
+    if not settings.has_destination:
         raise ConfigError(
             "no release destination: neither gcp_project nor registry_host is set",
             hint="set gcp_project (Artifact Registry) or registry_host (a plain registry, "
@@ -126,3 +130,14 @@ def open_target(settings: Settings, *, key_file: Path | None = None) -> Target:
         credentials_source=credentials.describe(),
         token=token.value,
     )
+
+
+def release_repository(settings: Settings) -> ImageRef:
+    """Where releases go, without a tag: `registry_host/PROJECT/REPOSITORY/IMAGE` in Artifact
+    Registry, `registry_host/IMAGE` on a plain registry (no `gcp_project`)."""
+    if settings.gcp_project:
+        # A domain-scoped project (example.com:proj) is a path of two components in GAR.
+        path = f"{settings.gcp_project.replace(':', '/')}/{settings.repository}/{settings.image}"
+    else:
+        path = settings.image
+    return ImageRef(settings.registry_host, path)

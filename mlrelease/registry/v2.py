@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from mlrelease.errors import AuthError, RegistryError
+from mlrelease.errors import AuthError, RegistryError, one_line
 
 if TYPE_CHECKING:
     import requests
@@ -193,6 +193,6 @@ class RegistryClient:
 def _registry_message(response: requests.Response) -> str:
     try:
         errors = response.json().get("errors") or []
-        return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)[:300]
+        return one_line("; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors))
     except (ValueError, AttributeError):
         return response.reason or ""

@@ -1,30 +1,10 @@
-"""Results of auth, push, releases and release: credentials, what landed where, versions."""
+"""Results of `push` and `releases`: what landed where, the versions in the registry, and the
+push's progress events."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-
-@dataclass(frozen=True)
-class AuthResult:
-    """Credentials that were found and refreshed (`mlrelease auth`); never the secret."""
-
-    source: str  # where they came from: "GCP_SA_KEY", "--key-file key.json", ...
-    identity: str | None  # the service account's email, when there is one
-    kind: str  # service_account, external_account, authorized_user, ...
-    project: str | None
-    expires_in_s: int | None  # the fresh token's remaining lifetime
-    description: str  # "GCP_SA_KEY: service account ci@p.iam.gserviceaccount.com"
-
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "identity": self.identity,
-            "type": self.kind,
-            "project": self.project,
-            "expires_in_s": self.expires_in_s,
-        }
 
 
 @dataclass(frozen=True)
@@ -44,6 +24,7 @@ class PushResult:
     credentials_source: str | None  # None on a plain registry
     target: str  # "artifact-registry" or "registry"
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # aliases left where they are, and why
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -59,6 +40,8 @@ class PushResult:
             "attempts": self.attempts,
             "credentials_source": self.credentials_source,
             "target": self.target,
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
         }
 
     def github_outputs(self) -> dict[str, str]:
@@ -111,28 +94,19 @@ class ReleasesResult:
 
 
 @dataclass(frozen=True)
-class PipelineResult:
-    """A release made in one command (`mlrelease release`): bumped, built, tested, pushed."""
+class PushEvent:
+    """One line of the engine's push progress: a layer's status (with bytes while it uploads),
+    or, without `layer`, a message about the whole push."""
 
-    version: str  # no "v"
-    tag: str
-    resumed: bool  # True: HEAD already carried the tag, no new bump
-    image: str  # HOST/PATH:vX.Y.Z
-    digest: str
-    pushed: bool  # False: the registry already held this image
-    push: PushResult
+    layer: str | None
+    status: str  # Preparing, Pushing, Pushed, Layer already exists, ...
+    current: int | None = None
+    total: int | None = None
 
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "tag": self.tag,
-            "resumed": self.resumed,
-            "image": self.image,
-            "digest": self.digest,
-            "pushed": self.pushed,
-            "push": self.push.to_data(),
-        }
+    @property
+    def final(self) -> bool:
+        """Whether the layer is done (sent, or found already in the registry)."""
+        return self.status in LAYER_DONE or self.status.startswith("Mounted from")
 
-    def github_outputs(self) -> dict[str, str]:
-        """The push's step outputs, plus the version."""
-        return {**self.push.github_outputs(), "version": self.version}
+
+LAYER_DONE = ("Pushed", "Layer already exists")

@@ -11,7 +11,7 @@ from mlrelease.errors import (
     TagExistsError,
     UsageError,
 )
-from mlrelease.results import BumpResult, VersionInfo
+from mlrelease.results.versions import BumpResult, VersionInfo
 from mlrelease.versions.git import GitRepo, check_tag_name
 from mlrelease.versions.rules import (
     DEFAULT_PRE_TOKEN,

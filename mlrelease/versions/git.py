@@ -219,6 +219,10 @@ class GitRepo:
                 tags[name] = None
         return tags
 
+    def tags_at(self, commit: str) -> list[str]:
+        """The names of the tags that point at `commit`."""
+        return sorted(name for name, target in self.tags().items() if target == commit)
+
     def changed_paths(self, *, include_untracked: bool = False) -> list[str]:
         """Paths with uncommitted changes, staged or not; untracked ones only if asked."""
         untracked = "--untracked-files=all" if include_untracked else "--untracked-files=no"

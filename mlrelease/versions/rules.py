@@ -98,6 +98,13 @@ def current_version(tag_names: Iterable[str]) -> tuple[Version, str | None]:
     return tags[name], name
 
 
+def release_tag(tag_names: Iterable[str]) -> str | None:
+    """The version tag a commit is released as, given the tags on it: the one `current_version`
+    picks (so v1.0.0 over v1.0.0+b1), None when it carries none. The one rule for "the
+    version at HEAD" that build, push and release share."""
+    return current_version(tag_names)[1]
+
+
 def check_pre_token(token: str) -> str:
     """Return `token` if it can start a prerelease (`rc`, `beta`, `pre-1`), else raise UsageError.
 

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.unit.cli.conftest import Repo, init_repo
+from tests.unit.conftest import Repo, init_repo
 
 MLRELEASE = Path(sys.executable).with_name("mlrelease")
 TINY_BASE = "mlrelease-test/tiny-base:1"

@@ -204,8 +204,9 @@ def test_a_registry_failing_twice_is_retried_to_success(rel, gar, docker_client)
     result = rel.mlrelease("--json", "push", "v1.0.0")
 
     assert result.returncode == 0, result.stderr
-    assert envelope(result)["data"]["attempts"] == 3
-    assert gar.tag_digest("docker", rel.image, "v1.0.0") is not None
+    data = envelope(result)["data"]
+    assert data["attempts"] == 3
+    assert gar.tag_digest("docker", rel.image, "v1.0.0") == data["digest"]
 
 
 def test_a_registry_that_keeps_failing_is_exit_5_and_no_tag(rel, gar, docker_client) -> None:

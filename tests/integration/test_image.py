@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from mlrelease.build.image import BuildResult, build_image
+from mlrelease.build.image import build_image
 from mlrelease.build.smoke import smoke_test
 from mlrelease.errors import BuildError
+from mlrelease.results.build import BuildResult
 
 pytestmark = pytest.mark.integration
 
@@ -51,11 +53,19 @@ def _run(docker_client, image: str, command: str) -> tuple[int, str]:
         container.remove(force=True)
 
 
-def test_image_serves_health_and_correct_predictions(docker_client, built):
+def _trained(service_context: Path) -> dict:
+    """The metadata training wrote beside the model: its sha256 and its example."""
+    return json.loads((service_context / "service/model/model.json").read_text())
+
+
+def test_image_serves_health_and_correct_predictions(docker_client, built, service_context):
     result, _ = built
+    trained = _trained(service_context)
+
     smoke = smoke_test(result.tags[0], client=docker_client)
-    assert smoke.prediction is not None
-    assert len(smoke.model_sha256) == 64
+
+    assert smoke.prediction == trained["example"]["prediction"]
+    assert smoke.model_sha256 == trained["sha256"]
 
 
 def test_image_runs_as_non_root_without_a_compiler(docker_client, built):
@@ -129,7 +139,9 @@ def test_image_pushes_to_the_local_registry(docker_client, built, registry):
     assert pushed == [digest]
 
 
-def test_pruned_image_has_no_test_suites_compiles_nothing_and_predicts(docker_client, built):
+def test_pruned_image_has_no_test_suites_compiles_nothing_and_predicts(
+    docker_client, built, service_context
+):
     result, _ = built
     code, found = _run(
         docker_client,
@@ -149,7 +161,7 @@ def test_pruned_image_has_no_test_suites_compiles_nothing_and_predicts(docker_cl
     )
     assert code == 0 and missing == "", f"without bytecode:\n{missing[:2000]}"
     smoke = smoke_test(result.tags[0], client=docker_client)
-    assert smoke.prediction is not None
+    assert smoke.prediction == _trained(service_context)["example"]["prediction"]
 
 
 def test_docker_stop_lets_a_request_in_flight_finish_and_exits_0(docker_client, built):

@@ -61,3 +61,18 @@ def test_a_release_denied_at_the_push_resumes_without_a_second_bump(service, gar
     again = service.mlrelease("--json", "release", "minor")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["data"]["pushed"] is False
+
+
+def test_a_head_with_a_version_and_its_build_metadata_twin_releases_the_plain_version(
+    service, gar
+) -> None:
+    # v1.0.0 and v1.0.0+b1 have the same precedence: build, push and release must agree on one.
+    service.repo.git("tag", "--annotate", "--message", "Release v1.0.0", "v1.0.0")
+    service.repo.git("tag", "--annotate", "--message", "Release v1.0.0+b1", "v1.0.0+b1")
+
+    released = service.mlrelease("--json", "release", "patch")
+
+    assert released.returncode == 0, released.stderr
+    data = json.loads(released.stdout)["data"]
+    assert (data["tag"], data["resumed"]) == ("v1.0.0", True)
+    assert data["digest"] == gar.tag_digest("docker", service.image, "v1.0.0")

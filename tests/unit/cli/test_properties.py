@@ -28,7 +28,7 @@ from mlrelease.cli.app import app
 from mlrelease.config.settings import KEYS
 from mlrelease.errors import ExitCode
 from mlrelease.secrets import forget_secrets
-from tests.unit.cli.conftest import Repo
+from tests.unit.conftest import Repo
 
 settings.register_profile(
     "default-run",
@@ -47,7 +47,7 @@ PROFILE = os.environ.get("MLRELEASE_HYPOTHESIS", "default-run")
 DOCUMENTED = {int(code) for code in ExitCode} - {int(ExitCode.INTERNAL)}
 ROOT = typer.main.get_command(app)
 NO_ENGINE = "unix:///nonexistent/mlrelease-test/docker.sock"
-ENVELOPE_KEYS = {"schema", "command", "ok", "exit_code", "data", "errors"}
+ENVELOPE_KEYS = {"schema", "command", "ok", "exit_code", "data", "errors", "warnings"}
 
 
 def check_answer(result: Result, *, json_mode: bool) -> None:
@@ -230,7 +230,9 @@ def test_any_argument_list(tagged: Repo, args: list[str]) -> None:
     before_dashes = args[: args.index("--")] if "--" in args else args
     if "--help" in before_dashes or "-h" in before_dashes:
         return
-    json_mode = "--json" in before_dashes
+    # `--json` is global unless it is the value of a command's option (`push --attempts --json`)
+    hoisted, _ = ROOT._split_global_options(list(args))  # type: ignore[attr-defined]
+    json_mode = "--json" in hoisted
 
     check_answer(invoke(args), json_mode=json_mode)
 

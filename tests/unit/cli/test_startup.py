@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.cli.conftest import Repo
+from tests.unit.conftest import Repo
 
 HEAVY = ("docker", "google", "sklearn")
 
@@ -29,11 +29,22 @@ try:
 except SystemExit as done:
     code = done.code
 roots = {name.split(".")[0] for name in sys.modules}
-print(json.dumps({"code": code, "roots": sorted(roots)}), file=sys.stderr)
+print(json.dumps({"code": code, "roots": sorted(roots), "modules": sorted(sys.modules)}),
+      file=sys.stderr)
 """
 
 
 def probe(cwd: Path, *args: str, preload: str = "") -> tuple[int, set[str]]:
+    report = _report(cwd, args, preload)
+    return report["code"], set(report["roots"])
+
+
+def probe_modules(cwd: Path, *args: str) -> tuple[int, set[str]]:
+    report = _report(cwd, args, "")
+    return report["code"], set(report["modules"])
+
+
+def _report(cwd: Path, args: tuple[str, ...], preload: str) -> dict:
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, preload, *args],
         cwd=cwd,
@@ -41,8 +52,7 @@ def probe(cwd: Path, *args: str, preload: str = "") -> tuple[int, set[str]]:
         text=True,
         check=False,
     )
-    report = json.loads(proc.stderr.splitlines()[-1])
-    return report["code"], set(report["roots"])
+    return json.loads(proc.stderr.splitlines()[-1])  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize(
@@ -63,6 +73,23 @@ def test_light_commands_import_no_heavy_module(repo: Repo, args: list[str]) -> N
 
     assert code == 0, args
     assert roots.isdisjoint(HEAVY), sorted(roots & set(HEAVY))
+
+
+def test_help_imports_no_command_and_nothing_heavy(repo: Repo) -> None:
+    code, roots = probe(repo.path, "--help")
+
+    assert code == 0
+    banned = {*HEAVY, "requests", "urllib3", "semver", "rich"}
+    assert roots.isdisjoint(banned), sorted(roots & banned)
+
+
+def test_help_loads_no_command_module(repo: Repo) -> None:
+    code, modules = probe_modules(repo.path, "--help")
+
+    assert code == 0
+    loaded = {name for name in modules if name.startswith("mlrelease.")}
+    assert not loaded & {f"mlrelease.cli.{m}" for m in ("build", "registry", "release")}
+    assert not any(name.startswith(("mlrelease.build", "mlrelease.registry")) for name in loaded)
 
 
 def test_off_a_terminal_rich_is_not_loaded(repo: Repo) -> None:

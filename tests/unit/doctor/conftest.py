@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from mlrelease.doctor import diagnose
-from mlrelease.results import Check
-from tests.unit.cli.conftest import Repo, init_repo, isolated_env, run  # noqa: F401
+from mlrelease.results.doctor import Check
+from tests.unit.conftest import Repo, init_repo, isolated_env, run  # noqa: F401
 
 DOCKERFILE = """\
 ARG PYTHON_IMAGE=python:3.11-slim

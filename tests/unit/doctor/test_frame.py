@@ -10,12 +10,12 @@ from collections.abc import Callable
 import pytest
 from typer.testing import Result
 
-from mlrelease.config.settings import Settings
 from mlrelease.doctor import catalog, diagnose
 from mlrelease.doctor.frame import (
     LocalCheck,
     Outcome,
     Project,
+    Remote,
     RemoteCheck,
     fail,
     ok,
@@ -95,10 +95,10 @@ def test_remote_checks_run_concurrently_and_get_the_settings(service: ServiceRep
     # Each check waits for the other at the barrier: run one after the other, the first
     # would time out and break it.
     barrier = threading.Barrier(2, timeout=10)
-    seen: list[Settings] = []
+    seen: list[Remote] = []
 
-    def meet(settings: Settings) -> Outcome:
-        seen.append(settings)
+    def meet(remote: Remote) -> Outcome:
+        seen.append(remote)
         barrier.wait()
         return ok(f"met in thread {threading.current_thread().name}")
 
@@ -108,14 +108,15 @@ def test_remote_checks_run_concurrently_and_get_the_settings(service: ServiceRep
 
     assert [c.status for c in report.checks] == ["ok", "ok"], report.checks
     assert report.checks[0].finding != report.checks[1].finding  # two threads
-    assert [s.root for s in seen] == [service.path, service.path]
-    assert seen[0].image == "svc"
+    assert [r.settings.root for r in seen] == [service.path, service.path]
+    assert seen[0].settings.image == "svc"
+    assert seen[0] is seen[1]  # one Remote per run: what the checks share is made once
 
 
 def test_offline_skips_remote_checks_without_calling_them(service: ServiceRepo) -> None:
     called: list[str] = []
 
-    def remote(settings: Settings) -> Outcome:
+    def remote(shared: Remote) -> Outcome:
         called.append("remote")
         return fail("unreachable", "never")
 

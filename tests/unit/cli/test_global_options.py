@@ -11,7 +11,7 @@ import typer
 from typer.testing import Result
 
 from mlrelease.cli.app import app
-from tests.unit.cli.conftest import Repo
+from tests.unit.conftest import Repo
 
 Run = Callable[..., Result]
 

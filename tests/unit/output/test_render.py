@@ -22,7 +22,7 @@ from mlrelease import __version__
 from mlrelease.errors import EngineError, PreconditionError
 from mlrelease.output.render import LINE_LIMIT, Output
 from mlrelease.secrets import MASK, forget_secrets, redact, register_secret
-from tests.unit.cli.conftest import MLRELEASE, Repo
+from tests.unit.conftest import MLRELEASE, Repo
 
 Run = Callable[..., Result]
 
@@ -134,6 +134,7 @@ def test_version_flag_honours_json(run: Run, args: list[str]) -> None:
         "exit_code": 0,
         "data": {"name": "mlrelease", "version": __version__},
         "errors": [],
+        "warnings": [],
     }
 
 
@@ -286,5 +287,5 @@ def test_a_secret_that_looks_like_json_does_not_break_the_envelope(secret: str) 
     Output(json_mode=True, stdout=out).fail(PreconditionError(f"bad {secret}", hint="h"))
 
     envelope = json.loads(out.getvalue())
-    assert set(envelope) == {"schema", "command", "ok", "exit_code", "data", "errors"}
+    assert set(envelope) == {"schema", "command", "ok", "exit_code", "data", "errors", "warnings"}
     assert envelope["errors"][0]["message"] == f"bad {MASK}"

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from mlrelease.errors import ExitCode
+from mlrelease.errors import ExitCode, TransientError
 from mlrelease.refs import parse
-from mlrelease.registry.engine_push import PushEvent, classify
-from mlrelease.registry.push import _aliases
-from mlrelease.versions.rules import parse_version
+from mlrelease.registry.engine_push import classify
+from mlrelease.results.push import PushEvent
 
 REF = parse("us-central1-docker.pkg.dev/p/docker/ml-service:v1.2.0")
 
@@ -48,15 +47,14 @@ def test_a_final_push_failure_gets_the_exit_code_of_whose_fault_it_is(
     ],
 )
 def test_transient_push_failures_are_retried(message: str) -> None:
-    assert type(classify(REF, message)).__name__ == "_Transient"
+    error = classify(REF, message)
+
+    assert isinstance(error, TransientError)
+    assert error.exit_code == ExitCode.EXTERNAL
 
 
-def test_aliases_expand_for_stable_versions_only() -> None:
-    stable, pre = parse_version("1.2.3"), parse_version("1.3.0-rc.1")
-    assert stable is not None and pre is not None
-
-    assert _aliases(["major", "minor", "latest"], stable) == ["v1", "v1.2", "latest"]
-    assert _aliases(["major", "latest"], pre) == []
+def test_a_final_failure_is_not_retried() -> None:
+    assert not isinstance(classify(REF, "manifest invalid: manifest invalid"), TransientError)
 
 
 def test_a_layer_is_done_when_sent_or_found() -> None:
@@ -70,7 +68,7 @@ def test_a_push_result_feeds_github_outputs_and_the_job_summary(tmp_path) -> Non
     import io
 
     from mlrelease.output.render import Output
-    from mlrelease.results import PushResult
+    from mlrelease.results.push import PushResult
 
     outputs, summary = tmp_path / "output", tmp_path / "summary"
     env = {"GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary)}

@@ -13,8 +13,7 @@ from typer.testing import Result
 from mlrelease.build.plan import plan_build
 from mlrelease.config.settings import load_settings
 from mlrelease.versions.git import GitRepo
-
-from .conftest import Repo
+from tests.unit.conftest import Repo
 
 Run = Callable[..., Result]
 
@@ -53,7 +52,6 @@ def test_plan_marks_a_dirty_tree_and_never_gives_it_the_release_tag(service_repo
 
     assert plan.tags == (f"acme/svc:sha-{service_repo.head[:7]}-dirty",)
     assert plan.labels["org.mlrelease.dirty"] == "true"
-    assert plan.dirty
 
 
 def test_build_without_a_model_is_a_precondition_error(repo: Repo, run: Run) -> None:
@@ -83,7 +81,7 @@ def test_build_with_no_engine_is_an_external_error(
 
 def test_a_build_result_feeds_github_outputs_and_the_job_summary(tmp_path: Path) -> None:
     from mlrelease.output.render import Output
-    from mlrelease.results import BuildResult
+    from mlrelease.results.build import BuildResult
 
     outputs, summary = tmp_path / "output", tmp_path / "summary"
     env = {"GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary)}

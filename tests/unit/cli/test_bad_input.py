@@ -16,7 +16,7 @@ from mlrelease.build.smoke import check_reference, check_timeout
 from mlrelease.config.settings import load_settings
 from mlrelease.engine import DEFAULT_DOCKER_HOST, check_docker_host, engine_failure
 from mlrelease.errors import ConfigError, PreconditionError, UsageError
-from tests.unit.cli.conftest import Repo
+from tests.unit.conftest import Repo
 
 Run = Callable[..., Result]
 HUGE = "9" * 400

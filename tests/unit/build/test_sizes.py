@@ -21,9 +21,8 @@ from mlrelease.build.sizes import (
 from mlrelease.config.settings import load_settings
 from mlrelease.output.progress import build_progress
 from mlrelease.output.render import Output
-from mlrelease.results import Budget, BuildResult, SizeChange
-
-from .conftest import Repo
+from mlrelease.results.build import Budget, BuildResult, SizeChange
+from tests.unit.conftest import Repo
 
 
 def _record(ref: str, image_id: str, size: int, version: str | None = None) -> BuildRecord:

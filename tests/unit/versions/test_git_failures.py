@@ -16,7 +16,7 @@ from typer.testing import Result
 
 from mlrelease.errors import UsageError
 from mlrelease.versions.git import GitRepo
-from tests.unit.cli.conftest import MLRELEASE, Repo, git
+from tests.unit.conftest import MLRELEASE, Repo, git
 
 Run = Callable[..., Result]
 

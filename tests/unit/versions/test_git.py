@@ -16,7 +16,7 @@ from mlrelease.errors import (
     TagExistsError,
 )
 from mlrelease.versions.git import GitRepo, mask_credentials
-from tests.unit.cli.conftest import Repo, init_repo, remote_tags
+from tests.unit.conftest import Repo, init_repo, remote_tags
 
 
 def test_discover_from_a_subdirectory(repo: Repo) -> None:

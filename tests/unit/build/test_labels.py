@@ -11,8 +11,8 @@ import pytest
 from mlrelease.build.plan import plan_build, source_url
 from mlrelease.config.settings import load_settings
 from mlrelease.versions.git import GitRepo
+from tests.unit.conftest import Repo
 
-from .conftest import Repo
 from .test_build import Run
 
 

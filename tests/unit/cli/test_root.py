@@ -18,7 +18,7 @@ from mlrelease.errors import EXIT_CODE_MEANINGS, ExitCode, PreconditionError
 from mlrelease.output.github import append_step_summary, markdown_table, write_github_outputs
 from mlrelease.output.render import Output
 from mlrelease.versions import bump
-from tests.unit.cli.conftest import Repo
+from tests.unit.conftest import Repo
 
 Run = Callable[..., Result]
 
@@ -81,6 +81,7 @@ def test_json_envelope_on_success(repo: Repo, run: Run) -> None:
             "pushed": False,
         },
         "errors": [],
+        "warnings": [],
     }
     assert result.stderr == ""
 
@@ -104,6 +105,7 @@ def test_json_envelope_on_failure(repo: Repo, run: Run) -> None:
                 "hint": "commit or stash your changes, then rerun",
             }
         ],
+        "warnings": [],
     }
     assert result.stderr == ""
 
@@ -375,4 +377,35 @@ def test_a_result_with_its_own_exit_code_is_not_ok() -> None:
         "exit_code": 1,
         "data": {"checks": [{"name": "engine", "status": "fail"}]},
         "errors": [],
+        "warnings": [],
     }
+
+
+def test_the_command_list_summaries_are_the_first_lines_of_each_commands_help() -> None:
+    import typer
+
+    from mlrelease.cli.app import COMMANDS, app
+
+    root = typer.main.get_command(app)
+    for name, (_, summary) in COMMANDS.items():
+        command = root.get_command(None, name)  # type: ignore[attr-defined]
+        assert command is not None, name
+        assert (command.help or "").splitlines()[0] == summary, name
+
+
+def test_every_command_module_is_named_in_the_table() -> None:
+    import importlib
+    import pkgutil
+
+    import typer
+
+    import mlrelease.cli
+    from mlrelease.cli.app import COMMANDS
+
+    for module in pkgutil.iter_modules(mlrelease.cli.__path__):
+        loaded = importlib.import_module(f"mlrelease.cli.{module.name}")
+        group = getattr(loaded, "commands", None)
+        if group is None:
+            continue
+        for name in typer.main.get_group(group).commands:
+            assert COMMANDS[name][0] == loaded.__name__, name

@@ -13,7 +13,7 @@ from typer.testing import Result
 from mlrelease.config.settings import KEY_NAMES, Flag, load_settings
 from mlrelease.errors import ConfigError
 from mlrelease.secrets import Secret
-from tests.unit.cli.conftest import Repo, init_repo
+from tests.unit.conftest import Repo, init_repo
 
 Run = Callable[..., Result]
 TABLE = "pyproject.toml [tool.mlrelease]"

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from mlrelease.cli.app import app
 from mlrelease.secrets import forget_secrets
-from tests.unit.cli.conftest import Repo
+from tests.unit.conftest import Repo
 
 CANARY = "Cnry7-pw-Q2xZ9vT"
 PRIVATE_KEY = f"-----BEGIN PRIVATE KEY-----\nMIIE{CANARY}AgEAAoIBAQ\n-----END PRIVATE KEY-----\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
-from tests.unit.cli.conftest import MLRELEASE, Repo, git, init_repo, remote_tags
+from tests.unit.conftest import MLRELEASE, Repo, git, init_repo, remote_tags
 
 Run = Callable[..., Result]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
-from tests.unit.cli.conftest import Repo, init_repo
+from tests.unit.conftest import Repo, init_repo
 
 Run = Callable[..., Result]
 

@@ -1,0 +1,17 @@
+"""The labels an image carries: written by the build, read by push, smoke and releases.
+
+The `org.opencontainers.image.*` keys are the OCI image spec's pre-defined annotations; the
+`org.mlrelease.*` keys are this tool's own.
+"""
+
+TITLE = "org.opencontainers.image.title"
+REVISION = "org.opencontainers.image.revision"
+VERSION = "org.opencontainers.image.version"
+CREATED = "org.opencontainers.image.created"
+SOURCE = "org.opencontainers.image.source"
+BASE_NAME = "org.opencontainers.image.base.name"
+
+MODEL_SHA256 = "org.mlrelease.model.sha256"
+MODEL_SKLEARN_VERSION = "org.mlrelease.model.sklearn_version"
+DIRTY = "org.mlrelease.dirty"  # "true" when built from a working tree with changes
+SMOKE_CONTAINER = "org.mlrelease.smoke"  # on smoke-test containers, for a later clean-up
