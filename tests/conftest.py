@@ -14,7 +14,7 @@ import pytest
 
 from tests.emulator import CANARY
 
-pytest_plugins = ["pytester", "tests.emulator.fixtures"]
+pytest_plugins = ["pytester", "tests.emulator.fixtures", "tests.emulator.cloud_fixtures"]
 
 MASK = "<canary>"
 

@@ -39,3 +39,18 @@ def artifact_registry(gar: GarEmulator, credentials):
 @pytest.fixture
 def client(gar: GarEmulator, credentials):
     return artifact_registry(gar, credentials)
+
+
+@pytest.fixture
+def registry(gar: GarEmulator, credentials):
+    """A Registry API client of GAR's registry host, holding the test's access token."""
+    from tests.emulator.registry_client import RegistryClient
+
+    return RegistryClient(gar, credentials.token)
+
+
+def unique(prefix: str) -> str:
+    """An image name no other test uses (what the registry stores outlives each test)."""
+    import uuid
+
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"

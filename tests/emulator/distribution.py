@@ -1,5 +1,6 @@
-"""The real CNCF distribution registry behind the emulator: its process, and reads of what it
-stores (catalog, tags, manifests) with tokens the emulator mints for itself."""
+"""The real CNCF distribution registry behind the emulator: its process, and its HTTP API as the
+emulator itself uses it (catalog, tags, manifests, blobs; manifest PUT and DELETE), with tokens
+the emulator mints for itself."""
 
 from __future__ import annotations
 
@@ -32,6 +33,14 @@ class Manifest:
     digest: str
     media_type: str
     size_bytes: int  # compressed: config plus layers, or the sum over an index's manifests
+    config_digest: str | None  # an image's config blob; None for an index
+
+
+@dataclass(frozen=True)
+class RawManifest:
+    digest: str
+    media_type: str
+    body: bytes  # exactly as stored: PUT again, it keeps its digest
 
 
 class RegistrySigner:
@@ -70,6 +79,7 @@ class Distribution:
         self, binary: str, root: Path, port: int, realm: str, signer: RegistrySigner
     ) -> None:
         self.url = f"http://127.0.0.1:{port}"
+        self.data_root = root / "data"  # the filesystem driver's rootdirectory
         self._signer = signer
         (root / "registry.crt").write_bytes(signer.cert_pem)
         config = root / "config.yml"
@@ -77,7 +87,7 @@ class Distribution:
             "version: 0.1\n"
             "log: {level: warn}\n"
             "storage:\n"
-            f"  filesystem: {{rootdirectory: {root / 'data'}}}\n"
+            f"  filesystem: {{rootdirectory: {self.data_root}}}\n"
             "  delete: {enabled: true}\n"
             f"http: {{addr: 127.0.0.1:{port}}}\n"
             "auth:\n"
@@ -113,14 +123,18 @@ class Distribution:
         self._process.wait(timeout=10)
         self._log.close()
 
-    def _get(
-        self, path: str, access: list[dict[str, Any]], method: str = "GET", accept: str = ""
+    def _request(
+        self,
+        path: str,
+        access: list[dict[str, Any]],
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
     ) -> tuple[dict[str, str], bytes] | None:
+        """Headers and body of the answer; None for a 404. Other errors raise HTTPError."""
         token, _ = self._signer.token("gar-emulator", access, lifetime_s=60)
-        headers = {"Authorization": f"Bearer {token}"}
-        if accept:
-            headers["Accept"] = accept
-        request = urllib.request.Request(self.url + path, headers=headers, method=method)
+        headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+        request = urllib.request.Request(self.url + path, body, headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return dict(response.headers.items()), response.read()
@@ -135,7 +149,7 @@ class Distribution:
         last = ""
         access = [{"type": "registry", "name": "catalog", "actions": ["*"]}]
         while True:
-            found = self._get(f"/v2/_catalog?n=1000&last={quote(last)}", access)
+            found = self._request(f"/v2/_catalog?n=1000&last={quote(last)}", access)
             batch = json.loads(found[1]).get("repositories") or [] if found else []
             names.extend(batch)
             if len(batch) < 1000:
@@ -143,28 +157,64 @@ class Distribution:
             last = batch[-1]
 
     def tags(self, name: str) -> list[str]:
-        found = self._get(f"/v2/{name}/tags/list", _pull(name))
+        found = self._request(f"/v2/{name}/tags/list", _access(name, "pull"))
         return sorted(json.loads(found[1]).get("tags") or []) if found else []
 
-    def manifest(self, name: str, reference: str) -> Manifest | None:
-        found = self._get(f"/v2/{name}/manifests/{reference}", _pull(name), accept=MANIFEST_TYPES)
+    def raw_manifest(self, name: str, reference: str) -> RawManifest | None:
+        found = self._request(
+            f"/v2/{name}/manifests/{reference}",
+            _access(name, "pull"),
+            headers={"Accept": MANIFEST_TYPES},
+        )
         if found is None:
             return None
         headers, body = found
-        document = json.loads(body)
-        media_type = document.get("mediaType") or headers.get("Content-Type", "")
+        return RawManifest(headers["Docker-Content-Digest"], headers["Content-Type"], body)
+
+    def manifest(self, name: str, reference: str) -> Manifest | None:
+        raw = self.raw_manifest(name, reference)
+        if raw is None:
+            return None
+        document = json.loads(raw.body)
+        media_type = document.get("mediaType") or raw.media_type
         if "layers" in document:
             size = document["config"]["size"] + sum(layer["size"] for layer in document["layers"])
-        else:
-            size = sum(entry["size"] for entry in document.get("manifests", []))
-        return Manifest(headers["Docker-Content-Digest"], media_type, size)
+            return Manifest(raw.digest, media_type, size, document["config"]["digest"])
+        size = sum(entry["size"] for entry in document.get("manifests", []))
+        return Manifest(raw.digest, media_type, size, None)
 
     def digest(self, name: str, reference: str) -> str | None:
-        found = self._get(
-            f"/v2/{name}/manifests/{reference}", _pull(name), method="HEAD", accept=MANIFEST_TYPES
+        found = self._request(
+            f"/v2/{name}/manifests/{reference}",
+            _access(name, "pull"),
+            method="HEAD",
+            headers={"Accept": MANIFEST_TYPES},
         )
         return found[0]["Docker-Content-Digest"] if found else None
 
+    def blob(self, name: str, digest: str) -> bytes | None:
+        found = self._request(f"/v2/{name}/blobs/{digest}", _access(name, "pull"))
+        return found[1] if found else None
 
-def _pull(name: str) -> list[dict[str, Any]]:
-    return [{"type": "repository", "name": name, "actions": ["pull"]}]
+    def put_manifest(self, name: str, reference: str, manifest: RawManifest) -> str:
+        """Store `manifest` under `reference` (a tag: the tag now points to it); its digest."""
+        found = self._request(
+            f"/v2/{name}/manifests/{reference}",
+            _access(name, "pull", "push"),
+            method="PUT",
+            headers={"Content-Type": manifest.media_type},
+            body=manifest.body,
+        )
+        assert found is not None, f"{name} vanished while a manifest was put"
+        return found[0]["Docker-Content-Digest"]
+
+    def delete_manifest(self, name: str, digest: str) -> bool:
+        """Delete a manifest and every tag on it (distribution untags them); False if absent."""
+        found = self._request(
+            f"/v2/{name}/manifests/{digest}", _access(name, "delete"), method="DELETE"
+        )
+        return found is not None
+
+
+def _access(name: str, *actions: str) -> list[dict[str, Any]]:
+    return [{"type": "repository", "name": name, "actions": list(actions)}]

@@ -25,9 +25,16 @@ _UNAUTHENTICATED = (
 )
 
 
-def api_error(code: int, message: str, details: list[dict] | None = None) -> Response:
-    """`{"error": {"code", "message", "status", "details"}}`, as google.api_core expects."""
-    error: dict = {"code": code, "message": message, "status": _STATUS.get(code, "UNKNOWN")}
+def api_error(
+    code: int, message: str, details: list[dict] | None = None, status: str | None = None
+) -> Response:
+    """`{"error": {"code", "message", "status", "details"}}`, as google.api_core expects.
+    `status` names the canonical code where an HTTP status has several (400)."""
+    error: dict = {
+        "code": code,
+        "message": message,
+        "status": status or _STATUS.get(code, "UNKNOWN"),
+    }
     if details:
         error["details"] = details
     return json_response(code, {"error": error})
@@ -35,6 +42,27 @@ def api_error(code: int, message: str, details: list[dict] | None = None) -> Res
 
 def not_found() -> Response:
     return api_error(404, "Requested entity was not found.")
+
+
+def already_exists(message: str) -> Response:
+    """409 ALREADY_EXISTS (google.api_core raises Conflict)."""
+    return api_error(409, message)
+
+
+def failed_precondition(message: str) -> Response:
+    """400 FAILED_PRECONDITION: google.api_core raises BadRequest, by the HTTP status."""
+    return api_error(400, message, status="FAILED_PRECONDITION")
+
+
+def invalid_argument(message: str, field: str | None = None) -> Response:
+    """400 INVALID_ARGUMENT, with the offending field as a BadRequest detail when known."""
+    details = None
+    if field is not None:
+        violation = {"field": field, "description": message}
+        details = [
+            {"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [violation]}
+        ]
+    return api_error(400, message, details)
 
 
 def unauthenticated() -> Response:

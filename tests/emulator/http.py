@@ -1,4 +1,5 @@
-"""A threaded HTTP/1.1 server on 127.0.0.1 with routing, fault injection and a request log."""
+"""A threaded HTTP/1.1 server on 127.0.0.1 with routing, fault injection (error answers,
+dropped connections, held requests) and a request log."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.emulator.state import Fault, State
+from tests.emulator.faults import Fault, Hang
+from tests.emulator.state import State
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,14 @@ class Route:
     handle: Callable[[Request], Response] | None  # None: the handler class streams it itself
     fault_body: Callable[[int], Response] | None = None  # None: faults never land here
     also_faults: tuple[str, ...] = ()  # further fault targets that land here first
+    hangs: str | None = None  # the hang target whose hangs land here
 
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: EmulatorServer
+    hang: Hang | None = None  # the hang this request takes, if any
+    route_hangs: str | None = None
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: request lines carry query strings; the emulator keeps its own log."""
@@ -81,16 +86,24 @@ class Handler(BaseHTTPRequestHandler):
         self.route_path = urlsplit(self.path).path
         route = self.server.router(self.command, self.route_path)
         self.target = route.target
+        self.route_hangs = route.hangs
+        faults = self.server.state.faults
         fault = None
         if route.fault_body:
             for target in (*route.also_faults, route.target):
-                if fault := self.server.state.take_fault(target):
+                if fault := faults.take_fault(target):
                     break
+        self.hang = faults.take_hang(route.hangs) if route.hangs and fault is None else None
         if fault is not None:
             self.read_body()
             self.inject(fault, route.fault_body)
         else:
             self.serve(route)
+
+    def hold(self, hang: Hang) -> None:
+        """Answer nothing until the hang ends (the client may give up meanwhile)."""
+        assert self.route_hangs is not None
+        self.server.state.faults.hold(hang, self.route_hangs)
 
     def record(self, status: int) -> None:
         """Log the request before answering: a client holding its answer finds it logged."""
@@ -105,6 +118,8 @@ class Handler(BaseHTTPRequestHandler):
             body=self.read_body(),
         )
         assert route.handle is not None
+        if self.hang is not None:
+            self.hold(self.hang)
         self.answer(route.handle(request))
 
     def inject(self, fault: Fault, body: Callable[[int], Response] | None) -> None:
@@ -122,13 +137,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, response: Response) -> None:
         self.record(response.status)
-        self.send_response(response.status, HTTPStatus(response.status).phrase)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+        # A client that gave up on a held request has gone: nobody to answer.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.send_response(response.status, HTTPStatus(response.status).phrase)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
 
     def read_body(self) -> bytes:
         return b"".join(self.body_chunks())
@@ -177,5 +194,7 @@ class EmulatorServer(ThreadingHTTPServer):
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop accepting; threads still held by a hang are daemons and never waited for."""
+        self.state.faults.release()
         self.shutdown()
         self.server_close()

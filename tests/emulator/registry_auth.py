@@ -1,5 +1,10 @@
 """The registry token service (the realm GAR names in its challenges): Basic credentials in,
-a registry JWT out, with GAR's refusals."""
+a registry JWT out, with GAR's refusals.
+
+Actions map to permissions: pull to downloadArtifacts, push to uploadArtifacts, delete to
+deleteArtifacts. A push that mounts a blob from another repository also asks for pull on that
+one (`scope=repository:SRC:pull`): granted when the caller may read it, left out of the token
+otherwise (the registry then refuses the mount, and the engine uploads the blob instead)."""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from tests.emulator.state import State, now, rfc3339
 
 PUSH_PERMISSION = "artifactregistry.repositories.uploadArtifacts"
 PULL_PERMISSION = "artifactregistry.repositories.downloadArtifacts"
+DELETE_PERMISSION = "artifactregistry.repositories.deleteArtifacts"
+PERMISSIONS = {"push": PUSH_PERMISSION, "pull": PULL_PERMISSION, "delete": DELETE_PERMISSION}
 
 
 def registry_error(
@@ -38,9 +45,13 @@ class RegistryTokenService:
                 "or service account key",
             )
         access = []
-        for scope in request.query.get("scope", []):
+        scopes = request.query.get("scope", [])
+        pushing = any(_actions(scope) - {"pull"} for scope in scopes)
+        for scope in scopes:
             granted = self._grant(scope)
             if isinstance(granted, Response):
+                if pushing and _actions(scope) == {"pull"}:
+                    continue  # a mount's source: the push goes on without it
                 return granted
             access.append(granted)
         token, token_id = self.signer.token(identity, access)
@@ -82,13 +93,14 @@ class RegistryTokenService:
     def _grant(self, scope: str) -> dict | Response:
         kind, _, rest = scope.partition(":")
         name, _, actions = rest.rpartition(":")
-        wanted = [a for a in actions.split(",") if a]
+        wanted = [a for a in actions.split(",") if a in PERMISSIONS]
         if kind != "repository":
             return {"type": kind, "name": name, "actions": []}
         project, _, rest = name.partition("/")
         repository = rest.partition("/")[0]
         resource = f"projects/{project}/locations/{self.state.location}/repositories/{repository}"
-        for action, permission in (("push", PUSH_PERMISSION), ("pull", PULL_PERMISSION)):
+        for action in ("push", "pull", "delete"):
+            permission = PERMISSIONS[action]
             if action in wanted and (
                 permission in self.state.denied or project != self.state.project
             ):
@@ -97,3 +109,7 @@ class RegistryTokenService:
         if repository not in self.state.repositories:
             return registry_error(404, "NAME_UNKNOWN", f'Repository "{repository}" not found')
         return {"type": "repository", "name": name, "actions": wanted}
+
+
+def _actions(scope: str) -> set[str]:
+    return {a for a in scope.rpartition(":")[2].split(",") if a}

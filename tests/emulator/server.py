@@ -15,6 +15,7 @@ from tests.emulator.http import EmulatorServer, Response, Route
 from tests.emulator.keys import CANARY, new_rsa_key, private_key_pem, random_id
 from tests.emulator.registry_auth import RegistryTokenService
 from tests.emulator.registry_proxy import RegistryProxyServer, registry_router
+from tests.emulator.registry_storage import RegistryStorage
 from tests.emulator.state import Repository, State
 from tests.emulator.tokens import (
     IAM_PREFIX,
@@ -42,6 +43,9 @@ class GarEmulator:
     GitHub-style OIDC token URL, and the Artifact Registry API v1 (mlrelease's gar_endpoint).
     `registry_host` (port Q): where the engine pushes `Q/PROJECT/REPOSITORY/IMAGE:TAG`; the
     registry token service at /v2/token and a proxy to a real distribution registry.
+    The API serves repositories (get, patch with cleanup policies), dockerImages, packages,
+    versions and tags (create, get, list, patch, delete), operations and testIamPermissions,
+    all read from and done to what the registry stores.
     Start with `GarEmulator(registry_binary, workdir)`; `stop()` when done.
     """
 
@@ -78,27 +82,38 @@ class GarEmulator:
             self._registry_server.server_close()
             raise
         self._registry_server.upstream = ("127.0.0.1", registry_port)
+        self._registry_server.registry = self._registry
         self._api = ArtifactRegistryApi(
-            self._state, self._registry, f"{self.location}-docker.pkg.dev"
+            self._state,
+            self._registry,
+            RegistryStorage(self._registry.data_root),
+            f"{self.location}-docker.pkg.dev",
         )
         self._api_server.start()
         self._registry_server.start()
 
     def stop(self) -> None:
+        """Stop both servers and the registry; held requests are let go, never waited for."""
+        self._state.faults.release()
         self._api_server.stop()
         self._registry_server.stop()
         self._registry.stop()
 
     def _api_route(self, method: str, path: str) -> Route:
         if path == TOKEN_PATH:
-            return Route("token", self._tokens.oauth_token, _oauth_fault)
+            return Route("token", self._tokens.oauth_token, _oauth_fault, hangs="token")
         if path == STS_PATH:
-            return Route("token", self._tokens.sts_token, _oauth_fault)
+            return Route("token", self._tokens.sts_token, _oauth_fault, hangs="token")
         if path.startswith(IAM_PREFIX):
-            return Route("token", self._tokens.generate_access_token, google_errors.unavailable)
+            return Route(
+                "token",
+                self._tokens.generate_access_token,
+                google_errors.unavailable,
+                hangs="token",
+            )
         if path == OIDC_PATH:
             return Route("oidc", self._tokens.oidc_token)
-        return Route("api", self._api.handle, google_errors.unavailable)
+        return Route("api", self._api.handle, google_errors.unavailable, hangs="api")
 
     @property
     def registry_log(self) -> Path:
@@ -191,20 +206,58 @@ class GarEmulator:
 
     def deny(self, permission: str) -> None:
         """Every caller lacks `permission` (testIamPermissions omits it; the API and the
-        registry token service refuse what needs it with 403)."""
+        registry token service refuse what needs it with 403), from the next request on: a
+        permission revoked mid-run."""
         self._state.denied.add(permission)
 
+    def grant(self, permission: str) -> None:
+        """Undo `deny(permission)`."""
+        self._state.denied.discard(permission)
+
+    def denies(self, permission: str) -> bool:
+        """Whether `deny(permission)` is in force (for services emulated beside this one)."""
+        return permission in self._state.denied
+
+    def identity_of(self, access_token: str) -> str | None:
+        """Who an access token this emulator issued belongs to, while it is valid."""
+        return self._state.identity_of(access_token)
+
+    def caller(self, bearer: str) -> str | None:
+        """Who a bearer credential stands for, as Google's APIs here accept it: a valid access
+        token's holder, or the signer of a self-signed JWT made with a key issued here."""
+        return self._state.caller(bearer)
+
+    # Faults
     def fail_next(
         self, n: int, *, target: str = "registry", status: int = 503, drop: bool = False
     ) -> None:
         """The next n requests to `target` get `status` with an error body, or, with drop, a
         closed connection. "registry": manifest requests through the registry host; "push": the
-        engine's manifest PUTs only (a push fails, reads do not); "api": the Artifact Registry
-        API; "token": the OAuth, STS and generateAccessToken endpoints."""
-        self._state.fail_next(n, target, status, drop)
+        engine's manifest PUTs only (a push fails, reads do not); "registry-token": the registry
+        token service (/v2/token); "api": the Artifact Registry API; "token": the OAuth, STS and
+        generateAccessToken endpoints."""
+        self._state.faults.fail_next(n, target, status, drop)
+
+    def hang_next(self, n: int, *, target: str = "api", seconds: float | None = None) -> None:
+        """The next n requests to `target` are accepted and get no answer for `seconds`, or
+        until `release()` (None: until released, at most faults.MAX_HANG_S); then they are
+        served as usual, if the client still waits. "api": the Artifact Registry API frozen;
+        "token": the OAuth, STS and generateAccessToken endpoints; "registry-token": the
+        registry token service; "registry": blob upload PATCH/PUT requests through the registry
+        host, stalled after their first chunk of body (an upload paused mid-way)."""
+        self._state.faults.hang_next(n, target, seconds)
+
+    def held(self, target: str = "api") -> int:
+        """How many requests to `target` are being held by a hang right now."""
+        return self._state.faults.held(target)
+
+    def release(self) -> None:
+        """End every hang at once, held or still queued."""
+        self._state.faults.release()
 
     def reset(self) -> None:
-        """Repository "docker" only, everything granted, no faults, no key revoked."""
+        """Repository "docker" only, everything granted, no faults or hangs, no key revoked.
+        What the registry stores stays."""
         self._state.reset()
 
     def tag_digest(self, repository: str, image: str, tag: str) -> str | None:

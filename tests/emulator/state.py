@@ -1,4 +1,5 @@
-"""What the emulated Google knows: accounts' keys, issued tokens, repositories, IAM, faults."""
+"""What the emulated Google knows: accounts' keys, issued tokens, repositories, IAM, faults.
+Images, tags and versions are not kept here: they are read from the registry each time."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import datetime
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.emulator.keys import CANARY, random_id
+from tests.emulator.faults import Faults
+from tests.emulator.keys import CANARY, InvalidToken, jwt_header, random_id, verify_jwt
 
 TOKEN_LIFETIME_S = 3599
-FAULT_TARGETS = ("registry", "push", "api", "token")
 
 
 def now() -> datetime.datetime:
@@ -29,12 +31,11 @@ class Repository:
     format: str
     immutable_tags: bool
     created: datetime.datetime = field(default_factory=now)
-
-
-@dataclass(frozen=True)
-class Fault:
-    status: int
-    drop: bool
+    updated: datetime.datetime = field(default_factory=now)
+    description: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    cleanup_policies: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> as stored
+    cleanup_policy_dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,9 @@ class AccessToken:
 
 class State:
     """Shared by the emulator's servers. Methods take the lock; `repositories` and `denied` are
-    changed by the test's thread only, between requests, and replaced whole by reset()."""
+    changed by the test's thread between requests (and a repository's own fields by
+    repositories.patch), and replaced whole by reset().
+    `tag_lock` makes a tag's check-then-write atomic between the API and the registry proxy."""
 
     def __init__(self, project: str, location: str) -> None:
         self.project = project
@@ -56,10 +59,10 @@ class State:
         self._tokens: dict[str, AccessToken] = {}
         self._refresh_tokens: dict[str, str] = {}  # refresh token -> identity
         self._registry_token_ids: set[str] = set()
-        self._faults: dict[str, list[Fault]] = {}
+        self.faults = Faults()
+        self.tag_lock = threading.RLock()
         self.repositories: dict[str, Repository] = {}
         self.denied: set[str] = set()
-        self.uploads: dict[str, dict[str, datetime.datetime]] = {}  # image name -> digest -> time
         self.requests: list[tuple[str, str, str, int]] = []
         self.reset()
 
@@ -67,9 +70,9 @@ class State:
         with self._lock:
             self.repositories = {"docker": Repository("docker", "DOCKER", False)}
             self.denied = set()
-            self._faults = {}
             self._revoked_keys = set()
             self.requests.clear()
+        self.faults.clear()
 
     # Keys and tokens
     def register_key(self, key_id: str, email: str, public_key: rsa.RSAPublicKey) -> None:
@@ -101,6 +104,23 @@ class State:
             return None
         return issued.identity
 
+    def caller(self, bearer: str) -> str | None:
+        """Who sent a bearer credential: the holder of a valid access token, or the account
+        whose registered key signed a self-signed JWT (what Google's client libraries send for
+        a service account by default); None for anything else."""
+        identity = self.identity_of(bearer)
+        if identity is not None or bearer.count(".") != 2:
+            return identity
+        try:
+            registered = self.key(str(jwt_header(bearer).get("kid", "")))
+            if registered is None:
+                return None
+            email, public_key = registered
+            claims = verify_jwt(bearer, public_key)
+        except InvalidToken:
+            return None
+        return email if claims.get("iss") == email == claims.get("sub") else None
+
     def issue_refresh_token(self, identity: str) -> str:
         token = f"1//{CANARY}-{random_id(24)}"
         with self._lock:
@@ -125,26 +145,7 @@ class State:
             self._refresh_tokens.clear()
             self._registry_token_ids.clear()
 
-    # Faults and the request log
-    def fail_next(self, n: int, target: str, status: int, drop: bool) -> None:
-        if target not in FAULT_TARGETS:
-            raise ValueError(f"target must be one of {FAULT_TARGETS}, not {target!r}")
-        with self._lock:
-            self._faults.setdefault(target, []).extend([Fault(status, drop)] * n)
-
-    def take_fault(self, target: str) -> Fault | None:
-        with self._lock:
-            queue = self._faults.get(target)
-            return queue.pop(0) if queue else None
-
+    # The request log
     def log(self, target: str, method: str, path: str, status: int) -> None:
         with self._lock:
             self.requests.append((target, method, path, status))
-
-    def record_upload(self, image: str, digest: str) -> None:
-        with self._lock:
-            self.uploads.setdefault(image, {})[digest] = now()
-
-    def upload_time(self, image: str, digest: str) -> datetime.datetime | None:
-        with self._lock:
-            return self.uploads.get(image, {}).get(digest)

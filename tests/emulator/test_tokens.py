@@ -90,3 +90,29 @@ def test_an_authorized_user_refreshes_at_the_token_uri_it_is_given(gar: GarEmula
     credentials.refresh(Request())
 
     assert credentials.token.startswith(f"ya29.{CANARY}-")
+
+
+def test_the_caller_behind_a_bearer_credential(gar: GarEmulator, sa_key):
+    import time
+
+    from google.auth import crypt, jwt
+
+    signer = crypt.RSASigner.from_service_account_info(sa_key)
+    now = int(time.time())
+    claims = {"iss": sa_key["client_email"], "sub": sa_key["client_email"], "iat": now}
+    self_signed = jwt.encode(signer, {**claims, "exp": now + 600}).decode()
+    access_token = refreshed(sa_key).token
+
+    assert gar.caller(access_token) == gar.identity_of(access_token) == sa_key["client_email"]
+    assert gar.caller(self_signed) == sa_key["client_email"]
+    assert gar.caller("ya29.not-issued-here") is None
+    gar.revoke_key(sa_key)
+    assert gar.caller(self_signed) is None
+
+
+def test_denies_reports_deny_and_grant(gar: GarEmulator):
+    gar.deny("storage.objects.get")
+    assert gar.denies("storage.objects.get")
+
+    gar.grant("storage.objects.get")
+    assert not gar.denies("storage.objects.get")
