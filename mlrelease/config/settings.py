@@ -25,13 +25,26 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from mlrelease.config.smoke import (
+    SmokeConfig,
+    SmokeRequest,
+    env_name,
+    port_number,
+    smoke_requests,
+    url_path,
+)
 from mlrelease.config.values import (
     base_url,
+    boolean,
+    command_line,
     file_path,
     host_port,
     matching,
     megabytes,
+    optional_path,
+    path_list,
     quoted,
+    seconds,
     secret_value,
     tag_list,
     whole_number,
@@ -67,10 +80,20 @@ class Settings:
     base_image: str
     build_network: str | None
     model_path: str
+    model_paths: tuple[str, ...]
+    train_command: str
     size_budget_mb: float | None
     size_warn_mb: float | None
     tag_aliases: tuple[str, ...]
     attempts: int
+    request_timeout_s: float
+    deadline_s: float
+    require_smoke: bool
+    smoke_port: int
+    smoke_port_env: str
+    smoke_health: str
+    smoke_timeout_s: float
+    smoke_requests: tuple[SmokeRequest, ...] | None
     registry_host: str
     gar_endpoint: str
     gcp_sa_key: Secret | None
@@ -84,6 +107,17 @@ class Settings:
         """Whether releases have somewhere to go: a GCP project (Artifact Registry) or a
         registry host given explicitly (a plain registry)."""
         return bool(self.gcp_project) or "registry_host" not in self.defaulted
+
+    @property
+    def smoke(self) -> SmokeConfig:
+        """What the smoke test runs, from `[tool.mlrelease.smoke]`."""
+        return SmokeConfig(
+            port=self.smoke_port,
+            port_env=self.smoke_port_env,
+            health=self.smoke_health,
+            timeout_s=self.smoke_timeout_s,
+            requests=self.smoke_requests,
+        )
 
     def source(self, key: str) -> str:
         """Where `key`'s value came from, e.g. `env MLRELEASE_REGION` or `default`."""
@@ -100,6 +134,8 @@ class Settings:
             value = getattr(self, spec.name)
             if spec.secret:
                 shown: Any = MASK if value is not None else None
+            elif spec.name == "smoke_requests":
+                shown = [request.describe() for request in value] if value else None
             elif isinstance(value, tuple):
                 shown = list(value)
             else:
@@ -121,10 +157,21 @@ class KeySpec:
     default: Any = None
     aliases: tuple[str, ...] = ()
     secret: bool = False
+    subtable: str | None = None  # "smoke": the key is `port` under [tool.mlrelease.smoke]
+    from_env: bool = True  # False for a value no variable can hold (an array of tables)
 
     @property
     def env(self) -> str:
         return ENV_PREFIX + self.name.upper()
+
+    @property
+    def toml_key(self) -> str:
+        """The key's name in its table: `smoke_port` is `port` in [tool.mlrelease.smoke]."""
+        return self.name.removeprefix(f"{self.subtable}_") if self.subtable else self.name
+
+    @property
+    def table(self) -> str:
+        return f"[tool.mlrelease.{self.subtable}]" if self.subtable else TABLE
 
 
 KEYS: tuple[KeySpec, ...] = (
@@ -163,12 +210,25 @@ KEYS: tuple[KeySpec, ...] = (
         "build_network",
         matching(r"[a-z][a-z0-9_.-]*", "a Docker network mode such as host"),
     ),
-    KeySpec("model_path", file_path, "service/model/model.joblib", ("MODEL_PATH",)),
+    # "" says there is no model file: the image brings or makes its own.
+    KeySpec("model_path", optional_path, "service/model/model.joblib", ("MODEL_PATH",)),
+    KeySpec("model_paths", path_list, ()),  # several model files, instead of model_path
+    KeySpec("train_command", command_line, "python -m service.train"),
     KeySpec("size_budget_mb", megabytes),
     KeySpec("size_warn_mb", megabytes),
     KeySpec("tag_aliases", tag_list, ()),
     # Tries for a transient registry or API failure (5xx, 429, a reset, a timeout).
     KeySpec("attempts", whole_number(1, 20), 3),
+    # How long one request to a registry, an API or the token service may take, and a whole
+    # command (a push with its retries): long enough for a slow uplink, never forever.
+    KeySpec("request_timeout_s", seconds(3600), 60.0),
+    KeySpec("deadline_s", seconds(86400), 3600.0),
+    KeySpec("require_smoke", boolean, False),  # push refuses an image not smoke-tested
+    KeySpec("smoke_port", port_number, 8080, subtable="smoke"),
+    KeySpec("smoke_port_env", env_name, "PORT", subtable="smoke"),
+    KeySpec("smoke_health", url_path, "/health", subtable="smoke"),
+    KeySpec("smoke_timeout_s", seconds(3600), 60.0, subtable="smoke"),
+    KeySpec("smoke_requests", smoke_requests, None, subtable="smoke", from_env=False),
     KeySpec("registry_host", host_port),
     KeySpec("gar_endpoint", base_url, DEFAULT_GAR_ENDPOINT),
     KeySpec("gcp_sa_key", secret_value, None, ("GCP_SA_KEY",), secret=True),
@@ -260,14 +320,14 @@ def _pick(
 ) -> _Raw | None:
     if flag is not None and flag.value is not None:
         return _Raw(flag.value, f"flag {flag.name}", f"pass a valid value to {flag.name}")
-    for var in (spec.env, *spec.aliases):
+    for var in (spec.env, *spec.aliases) if spec.from_env else ():
         if env.get(var):
             return _Raw(env[var], f"env {var}", f"fix or unset the environment variable {var}")
     if spec.name in table:
         return _Raw(
             table[spec.name],
-            f"{where} {TABLE} {spec.name}",
-            f"fix `{spec.name}` under {TABLE} in {where}",
+            f"{where} {spec.table} {spec.toml_key}",
+            f"fix `{spec.toml_key}` under {spec.table} in {where}",
         )
     return None
 
@@ -301,20 +361,48 @@ def _read_table(pyproject: Path, cwd: Path) -> dict[str, Any]:
     table = tool.get("mlrelease", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise ConfigError(f"{TABLE} in {where} is not a table", hint=f"make {TABLE} a table")
-    for key in table:
-        if key not in KEY_NAMES:
-            close = difflib.get_close_matches(key, KEY_NAMES, n=1)
-            guess = f"did you mean {close[0]!r}? " if close else ""
-            raise ConfigError(
-                f"unknown key {key!r} in {where} {TABLE}",
-                hint=f"{guess}known keys: {', '.join(KEY_NAMES)}",
-            )
-    if "gcp_sa_key" in table:
+    flat = _flatten(table, where)
+    if "gcp_sa_key" in flat:
         raise ConfigError(
             f"gcp_sa_key is set in {where} {TABLE}; a key in a committed file is a leaked key",
             hint="remove it (and revoke the key); pass it in the GCP_SA_KEY variable instead",
         )
-    return table
+    return flat
+
+
+def _flatten(table: dict[str, Any], where: str) -> dict[str, Any]:
+    """[tool.mlrelease] and its subtables as one mapping by key name (`smoke_port`); an
+    unknown key, or a subtable that is no table, is a ConfigError naming it."""
+    subtables = {spec.subtable for spec in KEYS if spec.subtable}
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in subtables:
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    f"{key} in {where} {TABLE} is not a table",
+                    hint=f"write it as a table: [tool.mlrelease.{key}]",
+                )
+            flat.update(_known(value, where, key))
+        else:
+            flat.update(_known({key: value}, where, None))
+    return flat
+
+
+def _known(table: dict[str, Any], where: str, subtable: str | None) -> dict[str, Any]:
+    specs = {spec.toml_key: spec for spec in KEYS if spec.subtable == subtable}
+    names = [*specs, *(s for s in ("smoke",) if subtable is None)]
+    out = {}
+    for key, value in table.items():
+        if key not in specs:
+            close = difflib.get_close_matches(key, names, n=1)
+            guess = f"did you mean {close[0]!r}? " if close else ""
+            heading = f"[tool.mlrelease.{subtable}]" if subtable else TABLE
+            raise ConfigError(
+                f"unknown key {key!r} in {where} {heading}",
+                hint=f"{guess}known keys: {', '.join(names)}",
+            )
+        out[specs[key].name] = value
+    return out
 
 
 def _display(pyproject: Path, cwd: Path) -> str:

@@ -82,6 +82,61 @@ def file_path(value: object) -> str:
     return value
 
 
+def optional_path(value: object) -> str:
+    """A path as `file_path` takes it, or "" for none."""
+    return value if value == "" else file_path(value)
+
+
+def path_list(value: object) -> tuple[str, ...]:
+    """Paths, from a TOML array or a comma-separated string."""
+    if isinstance(value, str):
+        items = [item.strip() for item in value.split(",") if item.strip()]
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        items = list(value)
+    else:
+        raise ValueError(f"expected an array of paths, got {toml_type(value)}")
+    return tuple(file_path(item) for item in items)
+
+
+def command_line(value: object) -> str:
+    """A shell command on one line (shown in hints, never run by mlrelease)."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected a command string, got {toml_type(value)}")
+    if "\n" in value or "\0" in value or len(value) > 1000:
+        raise ValueError("expected a command on one line of at most 1000 characters")
+    return value.strip()
+
+
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def boolean(value: object) -> bool:
+    """true or false: a TOML boolean, or one of true/false, 1/0, yes/no, on/off."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError("expected true or false")
+
+
+def seconds(limit: float) -> Callable[[object], float]:
+    """A parser for a number of seconds above 0 and at most `limit`."""
+
+    def parse(value: object) -> float:
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise ValueError("expected a number of seconds") from None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ValueError(f"expected a number of seconds, got {toml_type(value)}")
+        if not 0 < value <= limit:
+            raise ValueError(f"expected a number of seconds above 0 and at most {limit:g}")
+        return float(value)
+
+    return parse
+
+
 def check_port(text: str) -> None:
     """Raise ValueError unless `text` is a TCP port number, 1 to 65535."""
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:

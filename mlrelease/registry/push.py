@@ -88,6 +88,7 @@ def gather_facts(
         raise UsageError(f"{tag!r} is not a release tag")
     existing = target.manifest(tag)
     return PushFacts(
+        image=settings.image,
         tag=tag,
         version=version,
         commit=commit,
@@ -119,7 +120,7 @@ def push_release(
     client = docker_client()
     candidates = local_images(settings, tag, commit, client)
     # The local side first: no credentials are asked for an image that may not go out.
-    choose_local_image(tag, commit, candidates)
+    choose_local_image(settings.image, tag, commit, candidates)
     target = open_target(settings, key_file=key_file)
     target.preflight()
     plan = plan_push(gather_facts(settings, tag, commit, candidates, target, force=force))

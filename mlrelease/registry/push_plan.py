@@ -39,6 +39,7 @@ class RemoteTag:
 class PushFacts:
     """Everything the rules look at."""
 
+    image: str  # the local image name, e.g. ml-service
     tag: str  # vX.Y.Z
     version: Version
     commit: str  # the commit the git tag points at
@@ -66,7 +67,7 @@ class PushPlan:
 
 def plan_push(facts: PushFacts) -> PushPlan:
     """The plan for `facts`; PreconditionError (exit 3) for a push that must not happen."""
-    local = choose_local_image(facts.tag, facts.commit, facts.candidates)
+    local = choose_local_image(facts.image, facts.tag, facts.commit, facts.candidates)
     warnings: list[str] = []
     action = tag_action(facts, local, warnings)
     aliases, notes = moving_aliases(facts.aliases, facts.version, facts.released)
@@ -78,16 +79,22 @@ def plan_push(facts: PushFacts) -> PushPlan:
     return PushPlan(local, action, tuple(aliases), tuple(warnings), tuple(notes))
 
 
-def choose_local_image(tag: str, commit: str, candidates: Iterable[LocalImage]) -> LocalImage:
+def choose_local_image(
+    image: str, tag: str, commit: str, candidates: Iterable[LocalImage]
+) -> LocalImage:
     """The first candidate built from `commit` on a clean tree. When none is, the refusal
     names the first candidate found and why it is not the release (or that none is built)."""
     found = list(candidates)
-    for image in found:
-        if image.revision == commit and not image.dirty:
-            return image
+    for candidate in found:
+        if candidate.revision == commit and not candidate.dirty:
+            return candidate
     rebuild = f"git checkout {tag} && mlrelease build"
     if not found:
-        raise PreconditionError(f"no local image of {tag} is built", hint=rebuild)
+        raise PreconditionError(
+            f"no local image of {tag}: neither {image}:{tag} nor {image}:sha-{commit[:7]} "
+            "is built",
+            hint=rebuild,
+        )
     first = found[0]
     if first.dirty and first.revision == commit:
         raise PreconditionError(

@@ -181,7 +181,6 @@ def test_the_text_view_is_a_table_on_stdout(
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["KEY", "VALUE", "SOURCE"]
-    assert "region          asia-east1" in result.stdout
     assert any(line.split() == ["region", "asia-east1", "env", "GAR_REGION"] for line in lines)
     assert f"project root {repo.path}" in result.stderr
 

@@ -33,6 +33,7 @@ def version(text: str) -> Version:
 
 RELEASE = LocalImage("svc:v1.4.3", IMAGE_ID, COMMIT, dirty=False)
 FACTS = PushFacts(
+    image="svc",
     tag="v1.4.3",
     version=version("1.4.3"),
     commit=COMMIT,
@@ -64,7 +65,9 @@ def test_a_free_tag_is_pushed_from_the_release_image() -> None:
 def test_no_local_image_is_refused_with_the_build_command() -> None:
     error = refusal(replace(FACTS, candidates=()))
 
-    assert error.message == "no local image of v1.4.3 is built"
+    assert error.message == (
+        f"no local image of v1.4.3: neither svc:v1.4.3 nor svc:sha-{COMMIT[:7]} is built"
+    )
     assert error.hint == "git checkout v1.4.3 && mlrelease build"
 
 
