@@ -26,17 +26,26 @@ class MlreleaseError(Exception):
     """Base of every error mlrelease reports to a user: one message line and one hint line.
 
     The message says what failed in words; `detail` (or, without it, the text of the exception
-    this one was raised from) is the raw explanation, shown only with --verbose.
+    this one was raised from) is the raw explanation, shown only with --verbose. `data` is what
+    the JSON envelope's `data` holds on this failure (a push's attempts, what had landed).
     """
 
     exit_code: ExitCode = ExitCode.INTERNAL
     code: str = "internal"
     hint: str = "this is a bug in mlrelease; rerun with MLRELEASE_DEBUG=1 and report the traceback"
 
-    def __init__(self, message: str, *, hint: str | None = None, detail: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        detail: str | None = None,
+        data: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail
+        self.data = data
         if hint is not None:
             self.hint = hint
 

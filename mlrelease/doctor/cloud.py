@@ -74,7 +74,7 @@ def check_repository(remote: Remote) -> Outcome:
         from mlrelease.registry.v2 import RegistryClient
 
         try:
-            RegistryClient(settings.registry_host).ping()
+            RegistryClient(settings.registry_host, timeout_s=settings.request_timeout_s).ping()
         except MlreleaseError as err:
             return fail(err.message, err.hint)
         return ok(f"the registry {settings.registry_host} answers")
@@ -89,8 +89,14 @@ def check_repository(remote: Remote) -> Outcome:
             f"{where} holds {info.format} artifacts, not Docker images",
             registry.create_hint() + " (or set `repository` to a Docker repository)",
         )
-    tags = "immutable tags" if info.immutable_tags else "mutable tags"
-    return ok(f"{where}: Docker format, {tags}")
+    if not info.immutable_tags:
+        # A mutable tag can be moved by any later push: a release tag should name one image.
+        return warn(
+            f"{where}: Docker format, but its tags are mutable: a push can move a release tag",
+            f"make them immutable: gcloud artifacts repositories update {settings.repository} "
+            f"--location={settings.region} --project={settings.gcp_project} --immutable-tags",
+        )
+    return ok(f"{where}: Docker format, immutable tags")
 
 
 def check_permission(remote: Remote) -> Outcome:

@@ -141,7 +141,8 @@ class Output:
         detail = error_detail(error)
         if self.json_mode and not self._stdout_gone:
             entry = self._error_entry(error)
-            self._envelope(ok=False, exit_code=error.exit_code, data=None, errors=[entry])
+            data = dict(error.data) if error.data is not None else None
+            self._envelope(ok=False, exit_code=error.exit_code, data=data, errors=[entry])
             if not self._stdout_gone:
                 return
         # One line each, whatever the message: scripts and CI logs grep for `error:`.

@@ -86,7 +86,7 @@ class ArtifactRegistry:
     def get_repository(self) -> RepositoryInfo:
         """The repository; RepositoryNotFound with the command that creates it."""
         repository = self._call(
-            lambda retry: self.client.get_repository(name=self.repository_name, retry=retry)
+            lambda **limits: self.client.get_repository(name=self.repository_name, **limits)
         )
         immutable = bool(repository.docker_config and repository.docker_config.immutable_tags)
         return RepositoryInfo(repository.name, repository.format_.name, immutable)
@@ -99,7 +99,7 @@ class ArtifactRegistry:
             resource=self.repository_name, permissions=permissions
         )
         granted = self._call(
-            lambda retry: self.client.test_iam_permissions(request=request, retry=retry)
+            lambda **limits: self.client.test_iam_permissions(request=request, **limits)
         )
         return [name for name in permissions if name not in set(granted.permissions)]
 
@@ -115,21 +115,73 @@ class ArtifactRegistry:
         """The digest the image's `tag` points at, None when the tag does not exist."""
         from google.api_core import exceptions
 
-        name = f"{self.repository_name}/packages/{_escape(self.settings.image)}/tags/{tag}"
-        with self._translated():
-            try:
-                found = self.client.get_tag(name=name, retry=_retry())
-            except exceptions.NotFound:
-                return None
+        try:
+            found = self._call(
+                lambda **limits: self.client.get_tag(name=self._tag(tag), **limits),
+                passing=(exceptions.NotFound,),
+            )
+        except exceptions.NotFound:
+            return None
         # version: projects/P/locations/L/repositories/R/packages/IMG/versions/sha256:...
         return str(found.version).rsplit("/", 1)[-1] or None
+
+    def create_tag(self, tag: str, digest: str) -> str | None:
+        """Create `tag` at `digest`, which the API refuses when the tag exists: then the digest
+        the tag already holds is returned (None: created, at `digest`)."""
+        from google.api_core import exceptions
+        from google.cloud.artifactregistry_v1 import Tag
+
+        request = Tag(name=self._tag(tag), version=self._version(digest))
+        try:
+            self._call(
+                lambda **limits: self.client.create_tag(
+                    parent=self._package(), tag=request, tag_id=tag, **limits
+                ),
+                passing=(exceptions.AlreadyExists, exceptions.Conflict),
+            )
+        except (exceptions.AlreadyExists, exceptions.Conflict):
+            held = self.tag_digest(tag)
+            if held is None:  # deleted in between: the next push finds it free
+                raise RegistryError(f"{tag} existed, then vanished, while it was created") from None
+            return held
+        return None
+
+    def move_tag(self, tag: str, digest: str) -> None:
+        """Point the existing `tag` at `digest` (a mutable repository only)."""
+        from google.cloud.artifactregistry_v1 import Tag
+        from google.protobuf import field_mask_pb2
+
+        request = Tag(name=self._tag(tag), version=self._version(digest))
+        mask = field_mask_pb2.FieldMask(paths=["version"])
+        self._call(lambda **limits: self.client.update_tag(tag=request, update_mask=mask, **limits))
+
+    def delete_tag(self, tag: str) -> None:
+        """Remove `tag` (not the image it points at); a tag already gone is no error."""
+        from google.api_core import exceptions
+
+        try:
+            self._call(
+                lambda **limits: self.client.delete_tag(name=self._tag(tag), **limits),
+                passing=(exceptions.NotFound,),
+            )
+        except exceptions.NotFound:
+            return
+
+    def _package(self) -> str:
+        return f"{self.repository_name}/packages/{_escape(self.settings.image)}"
+
+    def _tag(self, tag: str) -> str:
+        return f"{self._package()}/tags/{tag}"
+
+    def _version(self, digest: str) -> str:
+        return f"{self._package()}/versions/{digest}"
 
     def list_images(self) -> list[RemoteImage]:
         """Every image of the configured image name (a repository holds many), with its tags,
         digest, compressed size and upload time."""
 
-        def fetch(retry: Any) -> list[Any]:
-            return list(self.client.list_docker_images(parent=self.repository_name, retry=retry))
+        def fetch(**limits: Any) -> list[Any]:
+            return list(self.client.list_docker_images(parent=self.repository_name, **limits))
 
         # uri: HOST/PROJECT/REPOSITORY/IMAGE@sha256:...
         suffix = f"/{self.settings.repository}/{self.settings.image}"
@@ -172,23 +224,33 @@ class ArtifactRegistry:
         s = self.settings
         return f"the repository {s.repository} in {s.gcp_project}/{s.region}"
 
-    def _call(self, call: Callable[[Any], _T]) -> _T:
-        with self._translated():
-            return call(_retry())
+    def _call(self, call: Callable[..., _T], passing: tuple[type[BaseException], ...] = ()) -> _T:
+        """`call(retry=..., timeout=...)`: every request bounded by `request_timeout_s`, the
+        retries of transient failures by `attempts` times that; the exceptions in `passing`
+        reach the caller as Google raised them."""
+        timeout = self.settings.request_timeout_s
+        retry = _retry(deadline=timeout * self.settings.attempts)
+        try:
+            with self._translated(passing):
+                return call(retry=retry, timeout=timeout)
+        except passing:
+            raise
 
     @contextmanager
-    def _translated(self) -> Iterator[None]:
-        """Google's exceptions as mlrelease's errors, with the fix for each."""
+    def _translated(self, passing: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+        """Google's exceptions as mlrelease's errors, with the fix for each (but `passing`)."""
         from google.api_core import exceptions
         from google.auth import exceptions as auth_exceptions
 
         try:
             yield
-        except exceptions.NotFound:
+        except passing:
+            raise
+        except exceptions.NotFound as err:
             raise RepositoryNotFound(
                 f"{self._where()} does not exist (or {self._who()} may not see it)",
                 hint=self.create_hint(),
-            ) from None
+            ) from err
         except (exceptions.Forbidden, exceptions.PermissionDenied) as err:
             raise PermissionDenied(
                 f"{self._who()} is denied access to {self._where()}: {one_line(err.message)}",
@@ -213,14 +275,26 @@ class ArtifactRegistry:
                 f"cannot authenticate to the Artifact Registry API: {one_line(str(err))}",
                 hint="check the credentials with `mlrelease auth`",
             ) from None
-        except OSError as err:  # requests' connection errors are OSErrors
+        except OSError as err:  # requests' connection errors and timeouts are OSErrors
+            if _is_timeout(err):
+                raise RegistryError(
+                    f"the Artifact Registry API at {self.settings.gar_endpoint} did not answer "
+                    f"within {self.settings.request_timeout_s:g} s",
+                    hint="retry later; a slow network may need a higher request_timeout_s",
+                ) from None
             raise RegistryError(
                 f"cannot reach the Artifact Registry API at {self.settings.gar_endpoint}: "
                 f"{type(err).__name__}",
             ) from None
 
 
-def _retry() -> Any:
+def _is_timeout(err: BaseException) -> bool:
+    import requests
+
+    return isinstance(err, requests.Timeout | TimeoutError)
+
+
+def _retry(deadline: float) -> Any:
     import requests
     from google.api_core import exceptions, retry
 
@@ -231,10 +305,14 @@ def _retry() -> Any:
         exceptions.ServiceUnavailable,
         exceptions.GatewayTimeout,
         ConnectionError,
-        # A pooled connection the server closed while the engine was pushing.
+        # A pooled connection the server closed while the engine was pushing, and a request
+        # that got no answer in time.
         requests.ConnectionError,
+        requests.Timeout,
     )
-    return retry.Retry(predicate=transient, initial=0.5, maximum=4.0, multiplier=2.0, timeout=20)
+    return retry.Retry(
+        predicate=transient, initial=0.5, maximum=4.0, multiplier=2.0, timeout=deadline
+    )
 
 
 def _escape(image: str) -> str:

@@ -81,6 +81,14 @@ def resolve_credentials(
     if key_file is not None:
         info = _load_json(_read_key_file(key_file, "--key-file"), f"--key-file {key_file}")
         return _from_info(info, f"--key-file {key_file}")
+    if settings.gcp_sa_key is None and _set_but_empty(env, ("MLRELEASE_GCP_SA_KEY", "GCP_SA_KEY")):
+        name = next(n for n in ("MLRELEASE_GCP_SA_KEY", "GCP_SA_KEY") if n in env)
+        raise ConfigError(
+            f"{name} is set but empty",
+            hint=f"define the secret (GitHub passes an empty {name} to forks and to repositories "
+            "where the secret is not defined), or unset it to use application default "
+            "credentials",
+        )
     if settings.gcp_sa_key is not None:
         source = settings.source("gcp_sa_key").removeprefix("env ")
         info = _load_json(_decode_sa_key(settings.gcp_sa_key, source), source)
@@ -163,7 +171,18 @@ def check(
 # Reading the credential material
 
 
+def _set_but_empty(env: Mapping[str, str], names: tuple[str, ...]) -> bool:
+    present = [env[name] for name in names if name in env]
+    return bool(present) and not any(value.strip() for value in present)
+
+
 def _read_key_file(path: Path, source: str) -> str:
+    what = _what_is_there(path)
+    if what is not None:
+        raise ConfigError(
+            f"{source} names {path}, which {what}",
+            hint=f"point {source} at the key file you downloaded (a JSON file)",
+        )
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -195,12 +214,45 @@ def _decode_sa_key(secret: Secret, source: str) -> str:
     if text.startswith("{"):
         return text
     looks_like_path = value.endswith(".json") or value.startswith(("/", "./", "~"))
+    what = _path_problem(value) if looks_like_path or "/" in value else None
     raise ConfigError(
-        f"{source} names a key file that does not exist"
-        if looks_like_path
+        f"{source} names a key file that {what or 'does not exist'}"
+        if looks_like_path or what
         else f"{source} is neither key JSON, nor the path of a key file, nor base64 of key JSON",
         hint=f"set {source} to the key file's contents, its path, or `base64 -w0 key.json`",
     )
+
+
+def _path_problem(value: str) -> str | None:
+    # The value is a secret until known to be a path: never quote it, only say what is there.
+    try:
+        return _what_is_there(Path(value))
+    except (OSError, ValueError):
+        return None
+
+
+def _what_is_there(path: Path) -> str | None:
+    """Why `path` is no key file, in words (a directory, a device, unreadable...), or None for
+    a regular readable file."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "does not exist"
+    except PermissionError:
+        return "cannot be read (permission denied)"
+    except OSError as err:
+        return f"cannot be read ({err.strerror})"
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device"
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        return "is a pipe or socket, not a file"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permission denied)"
+    return None
 
 
 def _is_file(value: str) -> bool:

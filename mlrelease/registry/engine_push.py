@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlrelease.errors import (
     AuthError,
     EngineError,
     PermissionDenied,
+    PreconditionError,
     PushFailed,
     RepositoryNotFound,
     TransientError,
@@ -38,40 +40,83 @@ _TRANSIENT = re.compile(
 )
 
 
+class Deadline:
+    """The time a whole command may take: each attempt and each wait checks what is left."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self._end - time.monotonic()
+
+    def expired(self) -> bool:
+        return self.left() <= 0
+
+
+@dataclass(frozen=True)
+class EnginePush:
+    """One image to push: the local image, the reference it goes out as (its own local name,
+    so that two pushes on one engine never push each other's image), and how hard to try."""
+
+    image_id: str
+    ref: ImageRef
+    attempts: int
+    deadline: Deadline
+    backoff_s: float = 1.0
+
+
 def push_with_retry(
     client: docker.DockerClient,
-    image_id: str,
-    ref: ImageRef,
-    auth_config: dict[str, str] | None,
-    attempts: int,
+    push: EnginePush,
+    auth_config: Callable[[bool], dict[str, str] | None],
     on_progress: Callable[[PushEvent], None],
-    backoff_s: float,
 ) -> tuple[str, int]:
-    """Tag the local image `image_id` as `ref` and push it; (digest, attempts used)."""
+    """Tag the local image as `push.ref` and push it; (digest, attempts used).
+
+    `auth_config(refresh)` gives the credentials for one call; after an `unauthorized` answer
+    it is asked once with `refresh=True` (an access token that expired mid-release) and the
+    push is tried again. Transient failures are retried until the attempts or the deadline
+    run out, then PushFailed (exit 5) with the attempts in its data."""
     from docker.errors import DockerException
 
+    ref = push.ref
     try:
-        client.images.get(image_id).tag(ref.repository, ref.tag)
+        client.images.get(push.image_id).tag(ref.repository, ref.tag)
     except DockerException as err:
-        raise EngineError(f"the engine could not tag {image_id[:19]} as {ref}") from err
-    for attempt in range(1, attempts + 1):
+        raise EngineError(f"the engine could not tag {push.image_id[:19]} as {ref}") from err
+    refreshed = False
+    attempt = 0
+    while True:
+        attempt += 1
         try:
-            return _push_once(client, ref, auth_config, on_progress), attempt
+            return _push_once(client, ref, auth_config(False), on_progress), attempt
+        except AuthError as err:
+            if refreshed or "unauthorized" not in err.message.lower():
+                err.data = {"attempts": attempt}
+                raise
+            refreshed = True
+            on_progress(PushEvent(None, "the registry refused the token; refreshing it once"))
+            auth_config(True)
+            continue
         except TransientError as err:
-            if attempt == attempts:
+            wait = push.backoff_s * 2 ** (attempt - 1)
+            if attempt >= push.attempts or push.deadline.left() < wait:
+                why = f"{attempt} attempts" if attempt >= push.attempts else "its deadline"
                 raise PushFailed(
-                    f"the push of {ref} failed {attempts} times; last: {err}",
+                    f"the push of {ref} failed after {why}; last: {err.message}",
                     hint="the registry is failing; retry later (a second push resumes: "
                     "layers already sent are skipped)",
+                    data={"attempts": attempt},
                 ) from None
-            wait = backoff_s * 2 ** (attempt - 1)
             on_progress(
                 PushEvent(
-                    None, f"attempt {attempt} of {attempts} failed ({err}); retrying in {wait:g} s"
+                    None,
+                    f"attempt {attempt} of {push.attempts} failed ({err.message}); "
+                    f"retrying in {wait:g} s",
                 )
             )
             time.sleep(wait)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _push_once(
@@ -80,6 +125,8 @@ def _push_once(
     auth_config: dict[str, str] | None,
     on_progress: Callable[[PushEvent], None],
 ) -> str:
+    import requests
+    import urllib3
     from docker.errors import APIError, DockerException
 
     digest = None
@@ -97,6 +144,11 @@ def _push_once(
             _report_progress(item, on_progress)
     except APIError as err:
         raise classify(ref, str(err.explanation or err)) from None
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as err:
+        # The stream went silent past the client's read timeout (a frozen registry), or broke.
+        raise TransientError(
+            f"the engine's push stream stalled or broke: {type(err).__name__}"
+        ) from None
     except DockerException as err:
         raise EngineError(
             f"the Docker engine failed during the push: {type(err).__name__}"
@@ -130,6 +182,12 @@ def classify(ref: ImageRef, message: str) -> Exception:
         return AuthError(
             f"the registry refused the credentials for {ref}: {text}",
             hint="check the credentials with `mlrelease auth`",
+        )
+    if "immutab" in lowered:
+        return PreconditionError(
+            f"the registry refused to move the tag of {ref}: {text}",
+            hint="the repository's tags are immutable: release a new version "
+            "(`mlrelease bump patch`)",
         )
     if "name unknown" in lowered or "repository name not known" in lowered:
         return RepositoryNotFound(

@@ -14,13 +14,21 @@ carries the plan out, stopping at the first failure:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlrelease.errors import PreconditionError, RegistryError, UsageError
+from mlrelease.errors import (
+    ExternalServiceError,
+    MlreleaseError,
+    PreconditionError,
+    RegistryError,
+    UsageError,
+)
 from mlrelease.labels import DIRTY, REVISION
-from mlrelease.registry.engine_push import push_with_retry
+from mlrelease.registry.engine_push import Deadline, EnginePush, push_with_retry
 from mlrelease.registry.push_plan import (
     LocalImage,
     PushFacts,
@@ -40,6 +48,7 @@ if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
     from mlrelease.refs import ImageRef
     from mlrelease.registry.target import Target
+    from mlrelease.registry.v2 import Manifest
 
 
 def local_images(
@@ -115,9 +124,11 @@ def push_release(
     from mlrelease.engine import docker_client
     from mlrelease.registry.target import open_target, require_destination
 
+    deadline = Deadline(settings.deadline_s)
     require_destination(settings)
     commit = release_commit(settings, tag)
-    client = docker_client()
+    # A read that outlasts the request timeout is a stalled push (a frozen registry).
+    client = docker_client(timeout=settings.request_timeout_s)
     candidates = local_images(settings, tag, commit, client)
     # The local side first: no credentials are asked for an image that may not go out.
     choose_local_image(settings.image, tag, commit, candidates)
@@ -138,44 +149,185 @@ def push_release(
             dry_run=True,
             attempts=0,
         )
-    used = 0
-    if plan.action == "unchanged":
-        digest = _resolved(target, ref)
-    else:
-        digest, used = push_with_retry(
-            client,
-            plan.local.image_id,
-            ref,
-            target.auth_config(),
-            settings.attempts,
-            on_progress,
-            backoff_s,
-        )
-    _verify(target, ref, digest)
-    for alias in plan.aliases:
-        alias_digest, alias_attempts = push_with_retry(
-            client,
-            plan.local.image_id,
-            ref.with_tag(alias),
-            target.auth_config(),
-            settings.attempts,
-            on_progress,
-            backoff_s,
-        )
-        _verify(target, ref.with_tag(alias), alias_digest)
-        used = max(used, alias_attempts)
-    landed = target.manifest(tag)
+    publish = Publish(settings, target, plan, ref, client, deadline, on_progress, backoff_s)
+    try:
+        landed = publish.release_tag()
+        for alias in plan.aliases:
+            target.point_tag(alias, landed)
+            _verify(target, ref.with_tag(alias), landed.digest)
+    except MlreleaseError as err:
+        raise publish.failure(err) from err
     return _result(
         target,
         ref,
         plan,
-        digest=digest,
-        size=landed.compressed_size_bytes if landed else None,
-        pushed=plan.action != "unchanged",
+        digest=landed.digest,
+        size=landed.compressed_size_bytes,
+        pushed=publish.pushed,
         verified=True,
         dry_run=False,
-        attempts=used,
+        attempts=publish.attempts,
+        warnings=tuple(publish.warnings),
     )
+
+
+class Publish:
+    """Carrying out a plan's push: the image's layers through the engine, then the release tag.
+
+    On Artifact Registry with mutable tags the engine pushes under a temporary tag of this push
+    alone (so it also has its own local name), and the release tag is then created through the
+    API, which refuses a tag that exists: of two pushes racing to one tag, exactly one wins.
+    With immutable tags the registry itself refuses to move a tag. A plain registry has neither:
+    the tag is checked again just before the push, the push verified after, and a warning says
+    that pushes from elsewhere can still race there."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        target: Target,
+        plan: PushPlan,
+        ref: ImageRef,
+        client: docker.DockerClient,
+        deadline: Deadline,
+        on_progress: Callable[[PushEvent], None],
+        backoff_s: float,
+    ) -> None:
+        self.settings = settings
+        self.target = target
+        self.plan = plan
+        self.ref = ref
+        self.client = client
+        self.deadline = deadline
+        self.on_progress = on_progress
+        self.backoff_s = backoff_s
+        self.attempts = 0
+        self.pushed = False
+        self.sent: str | None = None  # the digest the engine reported, once it has
+        self.warnings = list(plan.warnings)
+
+    def release_tag(self) -> Manifest:
+        """The manifest the release tag holds once this push is done (verified)."""
+        if self.plan.action == "unchanged":
+            landed = self.target.manifest(self.plan_tag)
+            if landed is None:
+                raise RegistryError(f"{self.ref} vanished from the registry during the push")
+            return landed
+        if self.target.atomic_tags and not self.target.immutable_tags:
+            return self._through_a_temporary_tag()
+        return self._straight_to_the_tag()
+
+    @property
+    def plan_tag(self) -> str:
+        return self.ref.tag or ""
+
+    def _through_a_temporary_tag(self) -> Manifest:
+        temporary = self.ref.with_tag(f"mlrelease-push-{uuid.uuid4().hex[:16]}")
+        try:
+            landed = self._push(temporary)
+            if self.plan.action == "replace":
+                self.target.point_tag(self.plan_tag, landed)
+                self.pushed = True
+            else:
+                held = self.target.create_tag(self.plan_tag, landed)
+                if held is not None and held != landed.digest:
+                    raise PreconditionError(
+                        f"{self.ref} was created by another push while this one ran: it holds "
+                        f"{held}, not this push's {landed.digest}",
+                        hint="release a new version (`mlrelease bump patch`); this push's "
+                        "image is in the registry untagged",
+                    )
+                self.pushed = held is None
+        finally:
+            self._forget(temporary)
+        _verify(self.target, self.ref, landed.digest)
+        return landed
+
+    def _straight_to_the_tag(self) -> Manifest:
+        if not self.target.atomic_tags:
+            self.warnings.append(
+                f"{self.target.repository.host} is a plain registry, which cannot create a tag "
+                "atomically: a push of the same tag from another machine can still race this one"
+            )
+        with engine_name_lock(self.ref):
+            if self.plan.action == "push":  # checked again, right before the push
+                held = self.target.manifest(self.plan_tag)
+                if held is not None and held.config_digest != self.plan.local.image_id:
+                    raise PreconditionError(
+                        f"{self.ref} was created by another push while this one ran: it "
+                        f"holds {held.digest}",
+                        hint="release a new version (`mlrelease bump patch`)",
+                    )
+            landed = self._push(self.ref)
+        self.pushed = True
+        _verify(self.target, self.ref, landed.digest)
+        return landed
+
+    def _push(self, ref: ImageRef) -> Manifest:
+        push = EnginePush(
+            self.plan.local.image_id, ref, self.settings.attempts, self.deadline, self.backoff_s
+        )
+        try:
+            digest, self.attempts = push_with_retry(
+                self.client, push, self.target.auth_config, self.on_progress
+            )
+        finally:
+            self._untag_locally(ref)
+        self.sent = digest
+        landed = self.target.manifest(digest)
+        if landed is None or landed.config_digest != self.plan.local.image_id:
+            raise RegistryError(
+                f"the registry does not hold {self.plan.local.name} as {digest} after the push",
+                hint="another push may have used the same name; push again",
+            )
+        return landed
+
+    def _forget(self, temporary: ImageRef) -> None:
+        try:
+            self.target.delete_tag(temporary.tag or "")
+        except MlreleaseError as err:
+            self.warnings.append(f"the temporary tag {temporary} is left: {err.message}")
+
+    def _untag_locally(self, ref: ImageRef) -> None:
+        from docker.errors import DockerException
+
+        # Only the name this push gave; the release's own local names stay.
+        if ref.tag and ref.tag.startswith("mlrelease-push-"):
+            with contextlib.suppress(DockerException):
+                self.client.images.remove(str(ref), noprune=True)
+
+    def failure(self, err: MlreleaseError) -> MlreleaseError:
+        """`err` saying whether the image had landed, with the push's data for the envelope."""
+        landed = f"the image had landed as {self.sent}" if self.sent else "nothing had landed"
+        data = {"attempts": self.attempts, **(err.data or {}), "landed_digest": self.sent}
+        if self.deadline.expired():
+            return ExternalServiceError(
+                f"the push of {self.ref} did not finish within its deadline of "
+                f"{self.deadline.seconds:g} s ({err.message}); {landed}",
+                hint="retry: a second push sends only what is missing; a slow uplink may need "
+                "a longer deadline_s",
+                data=data,
+            )
+        failed = type(err)(f"{err.message}; {landed}", hint=err.hint, detail=err.detail, data=data)
+        return failed
+
+
+@contextlib.contextmanager
+def engine_name_lock(ref: ImageRef) -> Iterator[None]:
+    """Held while a push uses `ref` as a local name in the engine, so that two pushes of one
+    tag from this machine take turns instead of pushing each other's image."""
+    import fcntl
+    import hashlib
+    import os
+    import tempfile
+
+    key = hashlib.sha256(f"{os.environ.get('DOCKER_HOST', '')} {ref}".encode()).hexdigest()
+    path = Path(tempfile.gettempdir()) / f"mlrelease-push-{key[:24]}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _result(
@@ -189,6 +341,7 @@ def _result(
     verified: bool,
     dry_run: bool,
     attempts: int,
+    warnings: tuple[str, ...] | None = None,
 ) -> PushResult:
     return PushResult(
         ref=str(ref),
@@ -203,16 +356,9 @@ def _result(
         attempts=attempts,
         credentials_source=target.credentials_source,
         target=target.kind,
-        warnings=plan.warnings,
+        warnings=plan.warnings if warnings is None else warnings,
         notes=plan.notes,
     )
-
-
-def _resolved(target: Target, ref: ImageRef) -> str:
-    digest = target.resolve(ref.tag or "")
-    if digest is None:
-        raise RegistryError(f"{ref} vanished from the registry while it was being pushed")
-    return digest
 
 
 def _verify(target: Target, ref: ImageRef, digest: str) -> None:

@@ -91,8 +91,7 @@ def choose_local_image(
     rebuild = f"git checkout {tag} && mlrelease build"
     if not found:
         raise PreconditionError(
-            f"no local image of {tag}: neither {image}:{tag} nor {image}:sha-{commit[:7]} "
-            "is built",
+            f"no local image of {tag}: neither {image}:{tag} nor {image}:sha-{commit[:7]} is built",
             hint=rebuild,
         )
     first = found[0]

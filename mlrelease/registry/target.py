@@ -4,6 +4,8 @@ registry speaking the Docker Registry HTTP API v2 (no `gcp_project`, an explicit
 
 `open_target` resolves everything a push needs before a byte moves; `preflight` then checks the
 target through its API: the repository exists and takes uploads (GAR), or the registry answers.
+`create_tag` and `point_tag` write tags: through the Artifact Registry API, whose tag creation
+refuses a tag that exists (the atomic step of a push), or the Registry API v2's manifest PUT.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from mlrelease.secrets import Secret
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
     from mlrelease.registry.artifact_registry import ArtifactRegistry, RemoteImage
+    from mlrelease.registry.credentials import GoogleCredentials
 
 GAR_USERNAME = "oauth2accesstoken"
 
@@ -34,6 +37,7 @@ class Target:
     credentials_source: str | None = None
     token: Secret | None = field(default=None, repr=False)
     immutable_tags: bool = False
+    credentials: GoogleCredentials | None = field(default=None, repr=False)
 
     @property
     def kind(self) -> str:
@@ -42,11 +46,43 @@ class Target:
     def ref(self, tag: str) -> ImageRef:
         return self.repository.with_tag(tag)
 
-    def auth_config(self) -> dict[str, str] | None:
-        """Credentials for one docker-py call (never written to Docker's config)."""
+    def auth_config(self, refresh: bool = False) -> dict[str, str] | None:
+        """Credentials for one docker-py call (never written to Docker's config); `refresh`
+        gets a new access token first (one the registry refused as expired or revoked)."""
+        if refresh and self.credentials is not None:
+            from mlrelease.registry.credentials import access_token
+
+            self.token = access_token(self.credentials).value
+            self.registry.refresh(GAR_USERNAME, self.token)
         if self.token is None:
             return None
         return {"username": GAR_USERNAME, "password": self.token.reveal()}
+
+    @property
+    def atomic_tags(self) -> bool:
+        """Whether a tag can be created so that an existing one is refused, not replaced:
+        Artifact Registry's tag creation can; a plain registry's manifest PUT cannot."""
+        return self.gar is not None
+
+    def create_tag(self, tag: str, manifest: Manifest) -> str | None:
+        """Create `tag` at `manifest` unless it exists; the digest it already held (None:
+        created). On a plain registry the check and the write are two requests."""
+        if self.gar is not None:
+            return self.gar.create_tag(tag, manifest.digest)
+        held = self.manifest(tag)
+        if held is not None:
+            return held.digest
+        self.registry.put_manifest(self.repository.path, tag, manifest)
+        return None
+
+    def point_tag(self, tag: str, manifest: Manifest) -> None:
+        """Point `tag` at `manifest`, creating or moving it (aliases, --force)."""
+        self.registry.put_manifest(self.repository.path, tag, manifest)
+
+    def delete_tag(self, tag: str) -> None:
+        """Remove `tag` (Artifact Registry; a plain registry cannot remove a tag alone)."""
+        if self.gar is not None:
+            self.gar.delete_tag(tag)
 
     def preflight(self) -> None:
         """GAR: the repository exists with the Docker format and uploads are allowed (this
@@ -115,20 +151,29 @@ def open_target(settings: Settings, *, key_file: Path | None = None) -> Target:
     """The release destination `settings` name, with a fresh access token for GAR."""
     require_destination(settings)
     repository = release_repository(settings)
+    timeout_s, attempts = settings.request_timeout_s, settings.attempts
     if not settings.gcp_project:
-        return Target(repository, RegistryClient(settings.registry_host))
+        registry = RegistryClient(settings.registry_host, timeout_s=timeout_s, attempts=attempts)
+        return Target(repository, registry)
     from mlrelease.registry.artifact_registry import ArtifactRegistry
     from mlrelease.registry.credentials import access_token, resolve_credentials
 
     credentials = resolve_credentials(settings, key_file=key_file)
     token = access_token(credentials)
-    registry = RegistryClient(settings.registry_host, username=GAR_USERNAME, password=token.value)
+    registry = RegistryClient(
+        settings.registry_host,
+        username=GAR_USERNAME,
+        password=token.value,
+        timeout_s=timeout_s,
+        attempts=attempts,
+    )
     return Target(
         repository,
         registry,
         gar=ArtifactRegistry(settings, credentials),
         credentials_source=credentials.describe(),
         token=token.value,
+        credentials=credentials,
     )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from mlrelease.errors import AuthError, RegistryError, one_line
+from mlrelease.errors import AuthError, PreconditionError, RegistryError, one_line
 
 if TYPE_CHECKING:
     import requests
@@ -31,19 +31,20 @@ MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
 )
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
-TIMEOUT_S = 30
-ATTEMPTS = 3
 BACKOFF_S = 0.5
 TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """A manifest as the registry stores it: its digest, config digest and compressed size."""
+    """A manifest as the registry stores it: its digest, config digest and compressed size,
+    and the bytes themselves with their media type (to put them under another tag)."""
 
     digest: str
     config_digest: str | None  # the image ID of a single-platform image
     compressed_size_bytes: int  # config plus layers, as pushed
+    media_type: str = ""
+    body: bytes = b""
 
 
 def scheme_for(host: str) -> str:
@@ -58,24 +59,38 @@ def scheme_for(host: str) -> str:
 
 
 class RegistryClient:
-    """The v2 API of the registry at `host` (`host[:port]`), optionally with basic credentials."""
+    """The v2 API of the registry at `host` (`host[:port]`), optionally with basic credentials.
 
-    def __init__(self, host: str, *, username: str | None = None, password: Secret | None = None):
+    Every request is bounded by `timeout_s`; transient answers (429, 5xx) and broken or silent
+    connections are tried `attempts` times with backoff, the token service's too."""
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        username: str | None = None,
+        password: Secret | None = None,
+        timeout_s: float = 60.0,
+        attempts: int = 3,
+    ):
         self.host = host
         self.base = f"{scheme_for(host)}://{host}/v2"
+        self.timeout_s = timeout_s
+        self.attempts = attempts
         self._basic = (username, password) if username and password is not None else None
         self._tokens: dict[str, str] = {}
         self._session: requests.Session | None = None
 
     def ping(self) -> None:
         """RegistryError unless the registry answers its API root (401 counts as an answer)."""
-        response = self._get("/", scope=None, allow_unauthorized=True)
+        response = self._send_authorized("GET", "/", scope=None, allow_unauthorized=True)
         if response.status_code >= 500:
             raise RegistryError(f"the registry {self.host} answers {response.status_code}")
 
     def manifest(self, path: str, reference: str) -> Manifest | None:
         """The manifest of `path:reference` (a tag or digest), None if there is none."""
-        response = self._get(
+        response = self._send_authorized(
+            "GET",
             f"/{path}/manifests/{reference}",
             scope=f"repository:{path}:pull",
             headers={"Accept": ", ".join(MANIFEST_TYPES)},
@@ -92,11 +107,32 @@ class RegistryClient:
         size = int(config.get("size", 0)) + sum(
             int(layer.get("size", 0)) for layer in document.get("layers", [])
         )
-        return Manifest(digest, config.get("digest"), size)
+        media_type = document.get("mediaType") or response.headers.get("Content-Type", "")
+        return Manifest(digest, config.get("digest"), size, str(media_type), body)
+
+    def put_manifest(self, path: str, reference: str, manifest: Manifest) -> str:
+        """Store `manifest` (its exact bytes) under `path:reference`; the digest the registry
+        reports. A tag the registry refuses to move (immutable) is a PreconditionError."""
+        response = self._send_authorized(
+            "PUT",
+            f"/{path}/manifests/{reference}",
+            scope=f"repository:{path}:push,pull",
+            headers={"Content-Type": manifest.media_type},
+            data=manifest.body,
+        )
+        if response.status_code in (400, 409) and "immutab" in _registry_message(response):
+            raise PreconditionError(
+                f"the registry refused to move {path}:{reference}: {_registry_message(response)}",
+                hint="the repository's tags are immutable: release a new version instead",
+            )
+        self._raise_for(response, f"{path}:{reference}")
+        return response.headers.get("Docker-Content-Digest") or manifest.digest
 
     def tags(self, path: str) -> list[str]:
         """Every tag of `path` (empty when the repository does not exist yet)."""
-        response = self._get(f"/{path}/tags/list", scope=f"repository:{path}:pull")
+        response = self._send_authorized(
+            "GET", f"/{path}/tags/list", scope=f"repository:{path}:pull"
+        )
         if response.status_code == 404:
             return []
         self._raise_for(response, path)
@@ -104,52 +140,73 @@ class RegistryClient:
 
     # The HTTP exchange
 
-    def _get(
+    def _send_authorized(
         self,
+        method: str,
         url: str,
         *,
         scope: str | None,
         headers: dict[str, str] | None = None,
+        data: bytes | None = None,
         allow_unauthorized: bool = False,
     ) -> requests.Response:
+        """The request, with a bearer token for `scope`, fetched on a 401 challenge."""
+        headers = dict(headers or {})
+        if scope and scope in self._tokens:
+            headers["Authorization"] = f"Bearer {self._tokens[scope]}"
+        response = self._send(method, self.base + url, headers, data)
+        if response.status_code == 401 and not allow_unauthorized and scope:
+            self._tokens[scope] = self._token(response, scope)
+            headers["Authorization"] = f"Bearer {self._tokens[scope]}"
+            response = self._send(method, self.base + url, headers, data)
+        return response
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        data: bytes | None = None,
+        *,
+        params: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        what: str | None = None,
+    ) -> requests.Response:
+        """One request with retries: transient answers (429, 5xx), broken connections and
+        requests that got no answer within `timeout_s`, with backoff."""
         import requests
 
         session = self._session or requests.Session()
         self._session = session
-        headers = dict(headers or {})
-        if scope and scope in self._tokens:
-            headers["Authorization"] = f"Bearer {self._tokens[scope]}"
-        response = self._send(session, url, headers)
-        if response.status_code == 401 and not allow_unauthorized and scope:
-            self._tokens[scope] = self._token(response, scope)
-            headers["Authorization"] = f"Bearer {self._tokens[scope]}"
-            response = self._send(session, url, headers)
-        return response
-
-    def _send(
-        self, session: requests.Session, url: str, headers: dict[str, str]
-    ) -> requests.Response:
-        """GET with retries: transient answers (429, 5xx) and broken connections, with backoff."""
-        import requests
-
-        for attempt in range(1, ATTEMPTS + 1):
+        for attempt in range(1, self.attempts + 1):
             try:
-                response = session.get(self.base + url, headers=headers, timeout=TIMEOUT_S)
+                response = session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=data,
+                    params=params,
+                    auth=auth,
+                    timeout=self.timeout_s,
+                )
             except requests.RequestException as err:
-                if attempt == ATTEMPTS:
+                if attempt == self.attempts:
+                    silent = isinstance(err, requests.Timeout)
+                    reason = (
+                        f"no answer within {self.timeout_s:g} s" if silent else type(err).__name__
+                    )
                     raise RegistryError(
-                        f"cannot reach the registry {self.host}: {type(err).__name__}",
+                        f"cannot reach {what or f'the registry {self.host}'}: {reason} "
+                        f"({self.attempts} attempts)",
                         hint=f"check that the registry at {self.host} is up and reachable",
                     ) from None
             else:
-                if response.status_code not in TRANSIENT_STATUSES or attempt == ATTEMPTS:
+                if response.status_code not in TRANSIENT_STATUSES or attempt == self.attempts:
                     return response
             time.sleep(BACKOFF_S * 2 ** (attempt - 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _token(self, challenge: requests.Response, scope: str) -> str:
-        import requests
-
         header = challenge.headers.get("WWW-Authenticate", "")
         params = dict(_CHALLENGE.findall(header))
         if not header.lower().startswith("bearer") or "realm" not in params:
@@ -161,12 +218,14 @@ class RegistryClient:
         if self._basic:
             auth = (self._basic[0], self._basic[1].reveal())  # type: ignore[union-attr]
         query = {"service": params.get("service", ""), "scope": scope}
-        try:
-            answer = requests.get(params["realm"], params=query, auth=auth, timeout=TIMEOUT_S)
-        except requests.RequestException as err:
-            raise RegistryError(
-                f"cannot reach the registry's token service: {type(err).__name__}"
-            ) from None
+        answer = self._send(
+            "GET",
+            params["realm"],
+            {},
+            params=query,
+            auth=auth,  # type: ignore[arg-type]
+            what=f"the token service of the registry {self.host}",
+        )
         if answer.status_code in (401, 403):
             raise AuthError(
                 f"the registry {self.host} refused the credentials ({answer.status_code}): "
@@ -179,6 +238,12 @@ class RegistryClient:
         if not token:
             raise RegistryError(f"the registry {self.host}'s token service gave no token")
         return str(token)
+
+    def refresh(self, username: str, password: Secret) -> None:
+        """New basic credentials for the token service; tokens got with the old ones are
+        dropped."""
+        self._basic = (username, password)
+        self._tokens.clear()
 
     def _raise_for(self, response: requests.Response, what: str) -> None:
         if response.status_code < 400:

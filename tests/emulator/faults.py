@@ -47,12 +47,15 @@ class Faults:
             queue = self._faults.get(target)
             return queue.pop(0) if queue else None
 
-    def hang_next(self, n: int, target: str, seconds: float | None) -> None:
+    def hang_next(self, n: int, target: str, seconds: float | None, after: int = 0) -> None:
         if target not in HANG_TARGETS:
             raise ValueError(f"target must be one of {HANG_TARGETS}, not {target!r}")
         bounded = MAX_HANG_S if seconds is None else min(max(seconds, 0.0), MAX_HANG_S)
         with self._lock:
-            self._hangs.setdefault(target, []).extend([Hang(bounded, self._released)] * n)
+            # The first `after` requests pass (a hang of no time), then n are held.
+            queue = self._hangs.setdefault(target, [])
+            queue.extend([Hang(0.0, self._released)] * after)
+            queue.extend([Hang(bounded, self._released)] * n)
 
     def take_hang(self, target: str) -> Hang | None:
         with self._lock:

@@ -42,6 +42,8 @@ _HOP_BY_HOP = {
 def registry_fault(status: int) -> Response:
     if status == 429:
         return registry_error(429, "TOOMANYREQUESTS", "too many requests")
+    if status == 401:  # a token that expired or was revoked while the push ran
+        return registry_error(401, "UNAUTHORIZED", "authentication required")
     return registry_error(status, "UNAVAILABLE", "the registry is temporarily unavailable")
 
 

@@ -238,14 +238,17 @@ class GarEmulator:
         generateAccessToken endpoints."""
         self._state.faults.fail_next(n, target, status, drop)
 
-    def hang_next(self, n: int, *, target: str = "api", seconds: float | None = None) -> None:
-        """The next n requests to `target` are accepted and get no answer for `seconds`, or
+    def hang_next(
+        self, n: int, *, target: str = "api", seconds: float | None = None, after: int = 0
+    ) -> None:
+        """After `after` more requests to `target` pass, the next n are accepted and get no
+        answer for `seconds`, or
         until `release()` (None: until released, at most faults.MAX_HANG_S); then they are
         served as usual, if the client still waits. "api": the Artifact Registry API frozen;
         "token": the OAuth, STS and generateAccessToken endpoints; "registry-token": the
         registry token service; "registry": blob upload PATCH/PUT requests through the registry
         host, stalled after their first chunk of body (an upload paused mid-way)."""
-        self._state.faults.hang_next(n, target, seconds)
+        self._state.faults.hang_next(n, target, seconds, after)
 
     def held(self, target: str = "api") -> int:
         """How many requests to `target` are being held by a hang right now."""

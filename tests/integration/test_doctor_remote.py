@@ -36,8 +36,14 @@ def test_all_remote_checks_pass_and_name_the_identity(project, gar) -> None:
     assert checks["credentials"]["finding"] == (
         "GCP_SA_KEY: service account ci@test-project.iam.gserviceaccount.com"
     )
+    assert checks["repository"]["status"] == "warn"
     assert checks["repository"]["finding"] == (
-        "docker in test-project/us-central1: Docker format, mutable tags"
+        "docker in test-project/us-central1: Docker format, but its tags are mutable: "
+        "a push can move a release tag"
+    )
+    assert checks["repository"]["fix"] == (
+        "make them immutable: gcloud artifacts repositories update docker "
+        "--location=us-central1 --project=test-project --immutable-tags"
     )
     assert "may upload" in checks["permission"]["finding"]
     # One token for the whole run, although the checks ran concurrently.
@@ -49,6 +55,7 @@ def test_immutable_tags_are_reported(project, gar) -> None:
 
     _, checks = remote_checks(project)
 
+    assert checks["repository"]["status"] == "ok"
     assert checks["repository"]["finding"].endswith("Docker format, immutable tags")
 
 

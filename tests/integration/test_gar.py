@@ -72,8 +72,9 @@ def test_auth_with_a_key_file_and_with_google_application_credentials(rel, sa_ke
     path = rel.path.parent / "key.json"
     path.write_text(json.dumps(sa_key))
 
-    by_flag = rel.mlrelease("auth", "--key-file", str(path), GCP_SA_KEY="")
-    by_adc = rel.mlrelease("auth", GCP_SA_KEY="", GOOGLE_APPLICATION_CREDENTIALS=str(path))
+    del rel.env["GCP_SA_KEY"]
+    by_flag = rel.mlrelease("auth", "--key-file", str(path))
+    by_adc = rel.mlrelease("auth", GOOGLE_APPLICATION_CREDENTIALS=str(path))
 
     assert by_flag.returncode == 0, by_flag.stderr
     assert by_flag.stdout.strip() == sa_key["client_email"]
@@ -82,14 +83,45 @@ def test_auth_with_a_key_file_and_with_google_application_credentials(rel, sa_ke
     assert f"GOOGLE_APPLICATION_CREDENTIALS ({path}): service account" in by_adc.stderr
 
 
+def test_an_empty_gcp_sa_key_is_a_configuration_error_not_a_fall_through(rel, tmp_path) -> None:
+    # What GitHub passes for a secret that is not defined (forks): never silently ADC.
+    adc = tmp_path / "adc.json"
+    adc.write_text("{}")
+
+    result = rel.mlrelease("auth", GCP_SA_KEY="", GOOGLE_APPLICATION_CREDENTIALS=str(adc))
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[0] == "error: GCP_SA_KEY is set but empty"
+    assert "forks" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("make", "what"),
+    [
+        (lambda base: base.mkdir() or base, "is a directory"),
+        (lambda base: Path("/dev/null"), "is a device"),
+    ],
+    ids=["directory", "device"],
+)
+def test_a_key_path_that_is_no_file_says_what_it_is(rel, tmp_path, make, what) -> None:
+    path = make(tmp_path / "keys")
+
+    for env in ({"GCP_SA_KEY": str(path)}, {"GOOGLE_APPLICATION_CREDENTIALS": str(path)}):
+        rel.env.pop("GCP_SA_KEY", None)
+        result = rel.mlrelease("auth", **env)
+
+        assert result.returncode == 2, result.stderr
+        assert what in result.stderr.splitlines()[0], result.stderr
+        assert "does not exist" not in result.stderr
+
+
 def test_keyless_credentials_yield_a_token_for_the_impersonated_account(rel, gar) -> None:
     info = gar.external_account_info(rel.path.parent)
     path = rel.path.parent / "wif.json"
     path.write_text(json.dumps(info))
 
-    result = rel.mlrelease(
-        "--json", "auth", GCP_SA_KEY="", GOOGLE_APPLICATION_CREDENTIALS=str(path)
-    )
+    del rel.env["GCP_SA_KEY"]
+    result = rel.mlrelease("--json", "auth", GOOGLE_APPLICATION_CREDENTIALS=str(path))
 
     assert result.returncode == 0, result.stderr
     data = envelope(result)["data"]
@@ -216,7 +248,8 @@ def test_a_registry_that_keeps_failing_is_exit_5_and_no_tag(rel, gar, docker_cli
     result = rel.mlrelease("push", "v1.0.0", "--attempts", "2")
 
     assert result.returncode == 5, result.stderr
-    assert "failed 2 times" in result.stderr
+    assert "failed after 2 attempts" in result.stderr
+    assert "nothing had landed" in result.stderr
     gar.reset()
     assert gar.tag_digest("docker", rel.image, "v1.0.0") is None
 

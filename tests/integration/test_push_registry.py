@@ -111,7 +111,8 @@ def test_what_is_not_a_release_is_refused_before_the_engine(released, registry) 
     assert "there is no git tag v9.9.9" in missing.stderr
     not_built = released.mlrelease("push", "v1.0.0")
     assert not_built.returncode == 3, not_built.stderr
-    assert "is not built" in not_built.stderr
+    assert f"neither {released.image}:v1.0.0 nor" in not_built.stderr
+    assert "is built" in not_built.stderr
 
 
 def test_a_dry_run_pushes_nothing(released, registry, docker_client) -> None:
