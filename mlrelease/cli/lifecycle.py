@@ -1,0 +1,94 @@
+"""`promote`, `retention` and `scan`: a release's life after the push."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mlrelease.cli.options import KeyFileOption
+from mlrelease.cli.root import command_output, typer_app
+
+commands = typer_app()
+
+TagArgument = Annotated[str, typer.Argument(metavar="vX.Y.Z", help="The release tag.")]
+
+
+@commands.command()
+def promote(
+    ctx: typer.Context,
+    tag: TagArgument,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="REPOSITORY|HOST/PATH",
+            help="The destination repository (default: the `promote_to` setting), or "
+            "HOST/PATH on a plain registry.",
+        ),
+    ] = None,
+    to_project: Annotated[
+        str | None,
+        typer.Option("--to-project", metavar="PROJECT", help="The destination's GCP project."),
+    ] = None,
+    to_region: Annotated[
+        str | None,
+        typer.Option("--to-region", metavar="REGION", help="The destination's region."),
+    ] = None,
+    key_file: KeyFileOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Run the preflight and say what would be copied; copy nothing."
+        ),
+    ] = False,
+) -> int:
+    """Copy a release by digest to another repository (no rebuild, no pull), verify it."""
+    from mlrelease.config.settings import load_settings
+    from mlrelease.registry.promote import promote_release
+
+    out = command_output(ctx)
+    result = promote_release(
+        load_settings(),
+        tag,
+        to=to,
+        to_project=to_project,
+        to_region=to_region,
+        key_file=key_file,
+        dry_run=dry_run,
+        on_progress=out.progress,
+    )
+    return out.emit(result)
+
+
+@commands.command()
+def retention(
+    ctx: typer.Context,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan", help="Show the policies and what they delete today; change nothing."
+        ),
+    ] = False,
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply",
+            help="Write the policies (Artifact Registry; in Google's dry-run mode unless "
+            "--no-dry-run), or delete the planned images (a plain registry).",
+        ),
+    ] = False,
+    no_dry_run: Annotated[
+        bool,
+        typer.Option("--no-dry-run", help="With --apply: let Artifact Registry delete for real."),
+    ] = False,
+    key_file: KeyFileOption = None,
+) -> int:
+    """Cleanup policies as code ([tool.mlrelease.retention]): diff, plan, apply."""
+    from mlrelease.config.settings import load_settings
+    from mlrelease.registry.retention import retention as run_retention
+
+    result = run_retention(
+        load_settings(), apply=apply, plan_only=plan, no_dry_run=no_dry_run, key_file=key_file
+    )
+    return command_output(ctx).emit(result)
