@@ -1,0 +1,1 @@
+"""The supply chain of a release: SBOM, provenance, signature, attachments, verify, diff."""
