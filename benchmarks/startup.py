@@ -106,6 +106,60 @@ def install_commitizen(root: Path, env: dict[str, str]) -> tuple[Path | None, st
     return venv / "bin" / "cz", version
 
 
+def installed_copy(root: Path, env: dict[str, str]) -> tuple[Path | None, str]:
+    """mlrelease installed from a wheel, as users install it (no editable finder on the
+    import path), in a virtualenv that sees this one's dependencies: (its `mlrelease`, note)."""
+    import site
+
+    venv = root / "installed"
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
+        )
+        purelib = next(venv.glob("lib/python*/site-packages"))
+        dependencies = [path for path in site.getsitepackages() if Path(path).is_dir()]
+        (purelib / "dependencies.pth").write_text("\n".join(dependencies) + "\n")
+        wheels = root / "wheels"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "-w",
+                str(wheels),
+                str(Path(__file__).resolve().parents[1]),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=INSTALL_TIMEOUT_S,
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                str(venv / "bin" / "python"),
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--no-index",
+                *map(str, wheels.glob("*.whl")),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=INSTALL_TIMEOUT_S,
+        )
+    except (subprocess.SubprocessError, OSError, StopIteration) as err:
+        return None, f"could not install a copy: {err}"
+    return venv / "bin" / "mlrelease", "installed from a wheel"
+
+
 def run_once(
     command: Sequence[str], cwd: Path, env: dict[str, str], tty: bool
 ) -> tuple[float, int, str]:
@@ -249,6 +303,24 @@ def main() -> int:
                 **common,
                 expect="1.2.4",
             )
+        installed, installed_note = installed_copy(root, env)
+        if installed is not None:
+            rows += [
+                measure(
+                    "mlrelease --help (installed from a wheel)",
+                    [str(installed), "--help"],
+                    **common,
+                    expect="Exit codes",
+                ),
+                bump_installed := measure(
+                    "mlrelease bump --dry-run patch (installed from a wheel)",
+                    [str(installed), "bump", "--dry-run", "patch"],
+                    **common,
+                    expect="1.2.4",
+                ),
+            ]
+        else:
+            bump_installed = Row("installed copy", None, None, installed_note)
         rows += [bump_row, cz_row]
 
         print(
@@ -279,6 +351,12 @@ def main() -> int:
             )
         else:
             print(f"no ratio against commitizen: {cz_row.note}")
+        if cz_row.median_ms and bump_installed.median_ms:
+            print(
+                f"installed from a wheel: mlrelease bump --dry-run / cz bump --dry-run: "
+                f"{bump_installed.median_ms / cz_row.median_ms:.2f} "
+                f"(cz takes {cz_row.median_ms / bump_installed.median_ms:.1f}x as long)"
+            )
         print()
         print("where `mlrelease bump --dry-run patch` spends its import time (cumulative ms):")
         for line in import_breakdown(repo, env, ["bump", "--dry-run", "patch"]):

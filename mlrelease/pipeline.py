@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlrelease.build.smoke import DEFAULT_TIMEOUT_S
 from mlrelease.errors import MlreleaseError
 from mlrelease.results.pipeline import PipelineResult
 from mlrelease.versions import bump
@@ -30,16 +29,15 @@ def run_release(
     part: Part,
     *,
     key_file: Path | None = None,
-    smoke_timeout: float = DEFAULT_TIMEOUT_S,
+    smoke: bool = True,
     on_step: Callable[[str], None],
     on_log: Callable[[str], None],
     on_push: Callable[[PushEvent], None],
 ) -> PipelineResult:
     """Release the next `part` version of HEAD (or resume an unfinished one)."""
-    from mlrelease.build.image import build
-    from mlrelease.build.smoke import smoke_test
-    from mlrelease.registry.push import push_release
+    from mlrelease.build.image import build, smoke_image
     from mlrelease.registry.target import require_destination
+    from mlrelease.supply.publish import push_signed
 
     require_destination(settings)
     repo = GitRepo.discover(settings.root)
@@ -61,10 +59,13 @@ def run_release(
             raise MlreleaseError(f"the build of {tag} did not carry the tag {tag}")
         done.append(f"built {built.tags[0]}")
         on_step(f"built {settings.image}:{tag} ({built.size_bytes / 1e6:.1f} MB)")
-        smoked = smoke_test(f"{settings.image}:{tag}", timeout=smoke_timeout)
-        done.append("smoke-tested")
-        on_step(f"smoke test passed (/health after {smoked.startup_seconds:.1f} s)")
-        pushed = push_release(settings, tag, key_file=key_file, on_progress=on_push)
+        if smoke:
+            smoked = smoke_image(settings, f"{settings.image}:{tag}")
+            done.append("smoke-tested")
+            on_step(f"smoke test passed (up after {smoked.startup_seconds:.1f} s)")
+        else:
+            on_step("smoke test skipped (--no-smoke)")
+        pushed = push_signed(settings, tag, key_file=key_file, on_progress=on_push)
     except MlreleaseError as err:
         so_far = ", ".join(done) if done else "nothing"
         raise type(err)(

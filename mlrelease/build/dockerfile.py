@@ -2,13 +2,18 @@
 
 docker-py builds with the classic builder, which rejects BuildKit-only syntax late and
 obscurely (`the --mount option requires BuildKit`). `buildkit_only` finds that syntax before
-the engine is asked; `build` and `doctor` both use it.
+the engine is asked; `build` and `doctor` both use it. `copies_path` says whether a stage takes a
+file from the build context (a directory source or a glob counts), which is how a build knows
+that the Dockerfile expects a model file.
 """
 
 from __future__ import annotations
 
+import json
+import posixpath
 import re
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 _DIRECTIVE = re.compile(r"#\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*=\s*(.*)")
@@ -165,3 +170,48 @@ def buildkit_only(dockerfile: Dockerfile) -> list[BuildKitUse]:
         if instruction.keyword in ("RUN", "COPY", "ADD") and _HEREDOC.search(instruction.text):
             found.append(BuildKitUse(instruction.line, f"a heredoc in `{instruction.keyword}`"))
     return sorted(found, key=lambda use: use.line)
+
+
+def copy_sources(instruction: Instruction) -> list[str]:
+    """The context sources of a COPY/ADD, normalised (`./a/` is `a`, the context is `.`); none
+    for `--from` (another stage or image) or another instruction."""
+    if instruction.keyword not in ("COPY", "ADD") or "from" in instruction.flags:
+        return []
+    text = instruction.arguments
+    words: list[str]
+    if text.startswith("["):
+        try:
+            words = [str(word) for word in json.loads(text)]
+        except ValueError:
+            words = text.split()
+    else:
+        words = text.split()
+    return [normalise_source(word) for word in words[:-1]]
+
+
+def normalise_source(source: str) -> str:
+    """`./service/model/` -> `service/model`; `.`, `./` and `/` -> `.` (the whole context)."""
+    source = posixpath.normpath(source.strip().lstrip("/") or ".")
+    return "." if source in ("", ".") else source
+
+
+def covers(source: str, path: str) -> bool:
+    """Whether the COPY source `source` (normalised) brings `path` (relative to the context):
+    the path itself, a directory above it, or a glob matching it or a directory above it."""
+    if source == "." or path == source or path.startswith(source + "/"):
+        return True
+    # A glob matches segment by segment (`*` never crosses `/`, as in the builder); matching a
+    # directory above the path brings the path too (`COPY mod*/ x/`).
+    pattern, parts = source.split("/"), path.split("/")
+    return len(pattern) <= len(parts) and all(
+        fnmatchcase(part, glob) for part, glob in zip(parts, pattern, strict=False)
+    )
+
+
+def copies_path(dockerfile: Dockerfile, path: str) -> Instruction | None:
+    """The first COPY/ADD from the context that brings `path` (relative to the context,
+    `/`-separated), or None."""
+    for instruction in dockerfile.instructions:
+        if any(covers(source, path) for source in copy_sources(instruction)):
+            return instruction
+    return None

@@ -10,26 +10,21 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlrelease import labels as label_keys
+from mlrelease.build.base_image import BasePlan, engine_base
 from mlrelease.build.dockerfile import buildkit_only
 from mlrelease.build.dockerfile import read as read_dockerfile
 from mlrelease.build.plan import head_revision, plan_build
-from mlrelease.build.sizes import (
-    BuildRecord,
-    budget_error,
-    check_budget,
-    compare,
-    history_path,
-    read_history,
-    record_build,
-    recorded_before,
-)
+from mlrelease.build.sizes import budget_error, check_budget, compare
 from mlrelease.engine import docker_client, isolated_docker_config
 from mlrelease.errors import (
     BuildError,
@@ -39,7 +34,15 @@ from mlrelease.errors import (
     PreconditionError,
     SmokeTestError,
 )
-from mlrelease.results.build import BuildResult, Layer, SizeReport
+from mlrelease.history import (
+    BuildRecord,
+    history_path,
+    read_history,
+    record_build,
+    record_smoke,
+    recorded_before,
+)
+from mlrelease.results.build import BuildResult, Layer, SizeReport, SmokeResult
 from mlrelease.versions.git import GitRepo
 
 if TYPE_CHECKING:
@@ -141,9 +144,9 @@ def image_layers(image: Image) -> tuple[Layer, ...]:
     )
 
 
-def check_build_inputs(context: Path, path: Path) -> None:
-    """Before the engine is asked: the context is a directory, the Dockerfile is there, and it
-    has no BuildKit-only syntax (BuildKitSyntax, exit 2)."""
+def check_build_inputs(context: Path, path: Path, builder: str = "classic") -> None:
+    """Before the engine is asked: the context is a directory, the Dockerfile is there, and,
+    for the classic builder, it has no BuildKit-only syntax (BuildKitSyntax, exit 2)."""
     if not context.is_dir():
         raise PreconditionError(
             f"the build context {context} is not a directory",
@@ -155,6 +158,8 @@ def check_build_inputs(context: Path, path: Path) -> None:
             f"no Dockerfile at {path}",
             hint="run from the repository root or set `dockerfile`/`context` in [tool.mlrelease]",
         )
+    if builder == "buildkit":
+        return
     try:
         uses = buildkit_only(read_dockerfile(path))
     except (OSError, UnicodeDecodeError) as err:
@@ -164,7 +169,9 @@ def check_build_inputs(context: Path, path: Path) -> None:
         also = f" (also line {', '.join(str(use.line) for use in more)})" if more else ""
         raise BuildKitSyntax(
             f"{path.name} line {first.line}: {first.what} needs BuildKit, which docker-py's "
-            f"classic builder does not have{also}"
+            f"classic builder does not have{also}",
+            hint="build with `--builder buildkit` (a docker CLI with BuildKit), or rewrite the "
+            "line for the classic builder",
         )
 
 
@@ -204,13 +211,33 @@ def cache_sources(refs: Sequence[str]) -> tuple[list[str], list[str]]:
     return usable, warnings
 
 
-def _base_size(client: docker.DockerClient, base_image: str) -> int | None:
+def smoke_image(
+    settings: Settings, ref: str | None = None, *, client: docker.DockerClient | None = None
+) -> SmokeResult:
+    """Smoke-test `ref` (default: HEAD's build) as [tool.mlrelease.smoke] says, and record the
+    outcome against its image ID in the build history, where `push` looks for it."""
+    from mlrelease.build.smoke import smoke_test
+
+    ref = default_image(settings) if ref is None else ref
+    try:
+        result = smoke_test(ref, settings.smoke, client=client)
+    except SmokeTestError:
+        _record_smoke(settings, ref, False, client)
+        raise
+    _record_smoke(settings, ref, True, client)
+    return result
+
+
+def _record_smoke(
+    settings: Settings, ref: str, passed: bool, client: docker.DockerClient | None
+) -> None:
     from docker.errors import DockerException
 
     try:
-        return int(client.images.get(base_image).attrs["Size"])
-    except DockerException:
-        return None
+        image_id = (client or docker_client()).images.get(ref).id
+        record_smoke(settings, image_id, passed=passed)
+    except (DockerException, EngineError, OSError):
+        pass  # the outcome is reported either way; only its record is lost
 
 
 def default_image(settings: Settings) -> str:
@@ -223,6 +250,7 @@ def build(
     *,
     no_cache: bool = False,
     cache_from: Sequence[str] = (),
+    cache_to: Sequence[str] = (),
     smoke: bool = False,
     on_log: Callable[[str], None],
 ) -> BuildResult:
@@ -232,27 +260,60 @@ def build(
     Over the budget or failing the smoke test, the image stays built and tagged and the
     result carries the failure (exit 1).
     """
-    from mlrelease.build.smoke import smoke_test
 
-    check_build_inputs(settings.path("context"), settings.path("dockerfile"))
+    choice = choose_builder(settings.builder, settings.source("builder"), os.environ)
+    secrets = build_secrets(settings)
+    if choice.cli is None:
+        check_classic(
+            cache_from=cache_from, cache_to=cache_to, secrets=bool(secrets), platform=settings.platform
+        )
+    check_build_inputs(settings.path("context"), settings.path("dockerfile"), choice.name)
     plan = plan_build(settings, GitRepo.discover(settings.root))
     started = time.monotonic()
-    usable, warnings = cache_sources(cache_from)
+    # BuildKit reads its cache sources from the registry itself; docker-py needs them local.
+    usable, warnings = cache_sources(cache_from) if choice.cli is None else (list(cache_from), [])
     with isolated_docker_config():
         client = docker_client()
-        built = build_image(
-            context=settings.path("context"),
-            dockerfile=os.path.relpath(settings.path("dockerfile"), settings.path("context")),
-            tags=plan.tags,
-            buildargs=plan.buildargs,
-            labels=plan.labels,
-            network_mode=settings.build_network,
-            nocache=no_cache,
-            cache_from=usable,
-            on_log=on_log,
-            client=client,
-        )
-        base_size = _base_size(client, settings.base_image)
+        base = engine_base(client, plan.base.name)
+        image_labels = dict(plan.labels)
+        if base.digest:
+            image_labels[label_keys.BASE_DIGEST] = base.digest
+        with _dockerfile_for(settings, plan.base) as dockerfile:
+            if choice.cli is not None:
+                from mlrelease.build.buildkit import build_with_cli
+
+                built = build_with_cli(
+                    choice.cli,
+                    context=settings.path("context"),
+                    dockerfile=dockerfile,
+                    tags=plan.tags,
+                    buildargs=plan.buildargs,
+                    labels=image_labels,
+                    network=settings.build_network,
+                    no_cache=no_cache,
+                    cache_from=usable,
+                    cache_to=cache_to,
+                    secrets=secrets,
+                    platform=settings.platform,
+                    on_log=on_log,
+                    client=client,
+                    timeout=settings.deadline_s,
+                )
+            else:
+                built = build_image(
+                context=settings.path("context"),
+                dockerfile=dockerfile,
+                tags=plan.tags,
+                buildargs=plan.buildargs,
+                labels=image_labels,
+                network_mode=settings.build_network,
+                nocache=no_cache,
+                cache_from=usable,
+                on_log=on_log,
+                client=client,
+                )
+        if base.image_id is None:  # the builder pulled it: now the engine knows it
+            base = engine_base(client, plan.base.name)
     duration = time.monotonic() - started
     record = BuildRecord(
         image=settings.image,
@@ -275,14 +336,17 @@ def build(
     smoked = None
     if smoke and failure is None:
         try:
-            smoked = smoke_test(built.ref, client=client)
+            smoked = smoke_image(settings, built.ref, client=client)
         except SmokeTestError as err:
             failure = err
     return replace(
         built,
-        base_image=settings.base_image,
-        base_size_bytes=base_size,
-        labels=dict(plan.labels),
+        base_image=plan.base.name,
+        base_size_bytes=base.size_bytes,
+        base_image_id=base.image_id,
+        base_digest=base.digest,
+        model=plan.model,
+        labels=image_labels,
         duration_s=duration,
         previous=previous,
         last_release=last_release,
@@ -291,6 +355,20 @@ def build(
         smoke=smoked,
         failure=failure,
     )
+
+
+@contextmanager
+def _dockerfile_for(settings: Settings, base: BasePlan) -> Iterator[str]:
+    """The Dockerfile argument for docker-py: the user's, relative to the context, or a
+    rewritten copy outside it (docker-py sends that in the context tar under a random name),
+    removed after the build."""
+    if base.dockerfile_text is None:
+        yield os.path.relpath(settings.path("dockerfile"), settings.path("context"))
+        return
+    with tempfile.TemporaryDirectory(prefix="mlrelease-dockerfile-") as directory:
+        path = Path(directory) / "Dockerfile"
+        path.write_text(base.dockerfile_text, encoding="utf-8")
+        yield str(path)
 
 
 def size_report(settings: Settings, ref: str | None = None) -> SizeReport:

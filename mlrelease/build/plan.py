@@ -5,19 +5,31 @@ or the machine, so two builds of one commit carry the same labels (and, with the
 same image). `org.opencontainers.image.created` is the commit's committer time;
 `org.opencontainers.image.source` is written only for a remote URL, normalised to https without
 credentials, and a local path never goes into an image.
+
+The model labels: one file gives `org.mlrelease.model.sha256`, its checksum. Several give
+`org.mlrelease.model.files`, the compact JSON object `{"path": "sha256", ...}` with its keys
+sorted (paths relative to the project root), and `org.mlrelease.model.sha256`, the sha256 of
+that label's text: one value that changes when any file does. `org.mlrelease.model.
+sklearn_version` is written only when the metadata gives it. No model, no model labels.
+`org.opencontainers.image.base.name` names the final stage's base as built (base_image.py).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from mlrelease import labels
+from mlrelease.build.base_image import BasePlan, plan_base
+from mlrelease.build.dockerfile import Dockerfile, parse
+from mlrelease.build.model import check_model, model_spec
 from mlrelease.errors import PreconditionError
+from mlrelease.results.build import ModelReport
 from mlrelease.versions.git import GitRepo
 from mlrelease.versions.rules import release_tag
 
@@ -38,6 +50,8 @@ class BuildPlan:
     buildargs: Mapping[str, str]
     commit: str
     version: str | None  # the vX.Y.Z tag at HEAD, None when HEAD is not a clean release
+    base: BasePlan = field(default_factory=lambda: BasePlan(None))
+    model: ModelReport | None = None  # None: no model file, the image brings its own
 
 
 @dataclass(frozen=True)
@@ -86,16 +100,29 @@ def source_url(remote: str | None) -> str | None:
     return f"https://{host}/{path}"
 
 
-def _model_metadata(model: Path) -> dict[str, Any]:
-    from mlrelease.build.model import read_model_metadata
+def model_labels(model: ModelReport | None) -> dict[str, str]:
+    """The model's labels, as the module docstring describes them."""
+    if model is None:
+        return {}
+    found: dict[str, str] = {}
+    if len(model.files) == 1:
+        found[labels.MODEL_SHA256] = model.files[0].sha256
+    else:
+        files = {file.path: file.sha256 for file in model.files}
+        combined = json.dumps(files, sort_keys=True, separators=(",", ":"))
+        found[labels.MODEL_FILES] = combined
+        found[labels.MODEL_SHA256] = hashlib.sha256(combined.encode("utf-8")).hexdigest()
+    if model.sklearn_version:
+        found[labels.MODEL_SKLEARN_VERSION] = model.sklearn_version
+    return found
 
-    metadata = model.with_suffix(".json")
-    if not model.is_file() or not metadata.is_file():
-        raise PreconditionError(
-            f"no trained model at {model} (with its {metadata.name})",
-            hint="train it with `python -m service.train`, or set `model_path`",
-        )
-    return read_model_metadata(metadata)
+
+def _read_dockerfile(settings: Settings) -> tuple[Dockerfile | None, str]:
+    try:
+        text = settings.path("dockerfile").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None, ""  # the build's own input check says what is wrong with it
+    return parse(text, settings.path("dockerfile")), text
 
 
 def plan_build(settings: Settings, repo: GitRepo) -> BuildPlan:
@@ -104,16 +131,25 @@ def plan_build(settings: Settings, repo: GitRepo) -> BuildPlan:
     revision = head_revision(repo)
     release = None if revision.dirty else release_tag(repo.tags_at(revision.commit))
     names = [revision.tag, *([release] if release else [])]
-    metadata = _model_metadata(settings.path("model_path"))
+    dockerfile, text = _read_dockerfile(settings)
+    configured = None if "base_image" in settings.defaulted else settings.base_image
+    base = (
+        plan_base(dockerfile, text, configured, settings.source("base_image"))
+        if dockerfile is not None
+        else BasePlan(None)
+    )
+    spec = model_spec(settings, dockerfile)
+    model = check_model(settings, spec) if spec is not None else None
     created = repo.committer_time(revision.commit)
     image_labels = {
         labels.TITLE: settings.image,
         labels.REVISION: revision.commit,
         labels.VERSION: release or revision.tag,
         labels.CREATED: created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        labels.MODEL_SHA256: str(metadata.get("sha256", "")),
-        labels.MODEL_SKLEARN_VERSION: str(metadata.get("sklearn_version", "")),
+        **model_labels(model),
     }
+    if base.name:
+        image_labels[labels.BASE_NAME] = base.name
     if source := source_url(repo.remote_url()):
         image_labels[labels.SOURCE] = source
     if revision.dirty:
@@ -121,7 +157,9 @@ def plan_build(settings: Settings, repo: GitRepo) -> BuildPlan:
     return BuildPlan(
         tags=tuple(f"{settings.image}:{name}" for name in names),
         labels=image_labels,
-        buildargs={"PYTHON_IMAGE": settings.base_image},
+        buildargs=dict(base.buildargs),
         commit=revision.commit,
         version=release,
+        base=base,
+        model=model,
     )

@@ -1,38 +1,57 @@
-"""Smoke-test a built image: run it, wait for /health, check /ready, predict the model's example.
+"""Smoke-test a built image: run it as `[tool.mlrelease.smoke]` says, wait until it answers, send
+each configured request and check the answers (`smoke_checks.py` judges them).
 
-The container uses host networking on a free 127.0.0.1 port, which works on engines started with
-`--bridge=none` and never exposes the service beyond this machine.
+Without configured requests, this repository's own service contract is checked: GET /ready,
+GET /metadata for the model's example, POST /predict of that example.
 
-The image reference (the Docker reference grammar), the timeout and DOCKER_HOST are checked
-before the engine is asked, so that a mistyped argument is exit 2, not an engine error.
+Networking: where the engine has a bridge network, the container's port is published on
+127.0.0.1 at a free port, so the service is never exposed beyond this machine. An engine started
+with `--bridge=none` has none: the container then shares the host's network, and the service is
+told a free port through `port_env` (or, with a hard-coded port, that port is used).
+
+The image reference, the timeout and DOCKER_HOST are checked before the engine is asked, so
+that a mistyped argument is exit 2, not an engine error. The container is removed in every
+outcome, Ctrl-C included, by the name it was given.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import math
 import re
-import socket
 import time
 import urllib.error
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from mlrelease.build import smoke_checks
+from mlrelease.build.smoke_checks import Answer, excerpt
+from mlrelease.build.smoke_network import NetworkPlan, plan_network
+from mlrelease.build.smoke_network import free_port as free_port  # where the tests import it
+from mlrelease.config.smoke import SmokeConfig, SmokeRequest
 from mlrelease.engine import check_docker_host, engine_failure
-from mlrelease.errors import EngineError, PreconditionError, SmokeTestError, UsageError
+from mlrelease.errors import EngineError, PreconditionError, SmokeTestError, UsageError, one_line
 from mlrelease.labels import SMOKE_CONTAINER
-from mlrelease.results.build import SmokeResult
+from mlrelease.results.build import SmokeCheck, SmokeResult
 
 if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
 
 
-DEFAULT_TIMEOUT_S = 60.0
 MAX_TIMEOUT_S = 3600.0
+REQUEST_TIMEOUT_S = 30.0  # one request once the service is up; a slow model still answers
+POLL_S = 0.25
+MAX_BODY = 1_000_000  # bytes of an answer read: enough to judge, bounded for a runaway stream
+LOG_LINES = 5
 
 _IMAGE_ID = re.compile(r"(?:sha256:)?[0-9a-f]{12,64}", re.ASCII)
+# Never through a proxy: the service is on 127.0.0.1, and HTTP(S)_PROXY may be set for PyPI.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def check_reference(image: str) -> str:
@@ -56,53 +75,53 @@ def check_timeout(timeout: float) -> float:
     return timeout
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class _NoAnswer(Exception):
+    """Nothing answered over HTTP: refused, reset, timed out, not HTTP."""
 
 
-def _request(url: str, body: dict[str, Any] | None = None, timeout: float = 5.0) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.loads(response.read())
+def send(
+    url: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    content_type: str | None = None,
+    timeout: float = REQUEST_TIMEOUT_S,
+) -> Answer:
+    """One HTTP request; an answer of any status is an Answer, no answer raises _NoAnswer."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            kind = response.headers.get("Content-Type", "")
+            return Answer(response.status, kind, response.read(MAX_BODY))
+    except urllib.error.HTTPError as err:
+        with err:
+            kind = err.headers.get("Content-Type", "") if err.headers else ""
+            return Answer(err.code, kind, err.read(MAX_BODY))
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as err:
+        reason = getattr(err, "reason", None) or err
+        raise _NoAnswer(one_line(reason, 120) or type(err).__name__) from err
 
 
-def _last_log_line(container: Container) -> str:
-    lines = container.logs(tail=20).decode(errors="replace").strip().splitlines()
-    return lines[-1] if lines else "(no log output)"
-
-
-def _wait_for_health(container: Container, base: str, timeout: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        container.reload()
-        if container.status in {"exited", "dead"}:
-            code = container.attrs["State"]["ExitCode"]
-            last = _last_log_line(container)
-            raise SmokeTestError(f"the container exited with code {code} before answering: {last}")
-        try:
-            if _request(f"{base}/health", timeout=1).get("status") == "ok":
-                return time.monotonic() - started
-        except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
-            pass
-        time.sleep(0.2)
-    raise SmokeTestError(
-        f"/health did not answer within {timeout:.0f} s: {_last_log_line(container)}"
-    )
+def request_body(request: SmokeRequest) -> tuple[bytes | None, str | None]:
+    """The bytes and content type a configured request sends."""
+    if request.json is not None:
+        return json.dumps(request.json).encode(), request.content_type or "application/json"
+    if request.body is not None:
+        return request.body.encode(), request.content_type or "text/plain; charset=utf-8"
+    return None, request.content_type
 
 
 def smoke_test(
     image: str,
+    config: SmokeConfig | None = None,
     *,
-    timeout: float = DEFAULT_TIMEOUT_S,
     client: docker.DockerClient | None = None,
 ) -> SmokeResult:
-    """Run `image`, wait for /health, check /ready and predict the example the model ships with."""
+    """Run `image` as `config` says (default: this repository's service), wait until it
+    answers, check every request; SmokeTestError (exit 1) naming the URL on a failure."""
+    config = config or SmokeConfig()
     check_reference(image)
-    check_timeout(timeout)
+    check_timeout(config.timeout_s)
     from docker.errors import DockerException
 
     from mlrelease.engine import docker_client
@@ -111,15 +130,15 @@ def smoke_test(
         check_docker_host()
         client = docker_client()
     try:
-        return _smoke(client, image, timeout)
+        return _smoke(client, image, config)
     except DockerException as err:
         raise EngineError(
             f"the Docker engine failed during the smoke test: {engine_failure(err)}"
         ) from err
 
 
-def _smoke(client: docker.DockerClient, image: str, timeout: float) -> SmokeResult:
-    from docker.errors import DockerException, ImageNotFound
+def _smoke(client: docker.DockerClient, image: str, config: SmokeConfig) -> SmokeResult:
+    from docker.errors import ImageNotFound
 
     try:
         client.images.get(image)
@@ -127,43 +146,210 @@ def _smoke(client: docker.DockerClient, image: str, timeout: float) -> SmokeResu
         raise PreconditionError(
             f"the image {image} is not in the engine", hint="build it with `mlrelease build`"
         ) from err
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    has_bridge = any(net.name == "bridge" for net in client.networks.list(names=["bridge"]))
+    plan = plan_network(has_bridge, config)
+    with _running(client, image, plan) as container:
+        return _Session(container, image, config, plan).run()
+
+
+@contextlib.contextmanager
+def _running(client: docker.DockerClient, image: str, plan: NetworkPlan) -> Iterator[Container]:
+    """The started container, removed afterwards whatever happens (Ctrl-C, a failed start
+    that left it `Created`): by the unique name it was given, so no handle is needed."""
+    from docker.errors import APIError, ContainerError, DockerException, ImageNotFound
+
+    name = f"mlrelease-smoke-{uuid.uuid4().hex[:12]}"
     try:
-        container = client.containers.run(
-            image,
-            detach=True,
-            network_mode="host",
-            environment={"PORT": str(port), "HOST": "127.0.0.1"},
-            labels={SMOKE_CONTAINER: "1"},
-        )
-    except DockerException as err:
-        raise EngineError(f"the engine could not start {image}: {engine_failure(err)}") from err
-    try:
-        startup = _wait_for_health(container, base, timeout)
         try:
-            ready = _request(f"{base}/ready")
-            metadata = _request(f"{base}/metadata")
-            example = metadata["model"]["example"]
-            answer = _request(f"{base}/predict", {"instance": example["instance"]})
-        except (urllib.error.URLError, KeyError, TypeError, json.JSONDecodeError) as err:
-            raise SmokeTestError(f"the service answered wrongly: {err}") from err
-        if ready.get("status") != "ready":
-            raise SmokeTestError(f"/ready says {ready!r}")
-        predicted = answer["predictions"][0]
-        if predicted != example["prediction"]:
-            raise SmokeTestError(
-                f"/predict gave {predicted!r} for the model's example; expected "
-                f"{example['prediction']!r}"
+            container = client.containers.run(
+                image,
+                detach=True,
+                name=name,
+                environment=plan.environment,
+                labels={SMOKE_CONTAINER: "1"},
+                **plan.run_options,
             )
-        return SmokeResult(
-            image=image,
-            port=port,
-            startup_seconds=startup,
-            model_sha256=answer["model_sha256"],
-            prediction=predicted,
-        )
+        except ImageNotFound as err:
+            raise PreconditionError(
+                f"the image {image} is not in the engine", hint="build it with `mlrelease build`"
+            ) from err
+        except (APIError, ContainerError) as err:
+            runtime = getattr(err, "explanation", None) or err
+            raise SmokeTestError(
+                f"the container of {image} could not start: {one_line(runtime)}",
+                hint="check the image's ENTRYPOINT and CMD: the command must exist in the image",
+            ) from err
+        yield container
     finally:
-        # Labelled org.mlrelease.smoke for a later clean-up: an error already raised matters more.
         with contextlib.suppress(DockerException):
-            container.remove(force=True)
+            client.api.remove_container(name, force=True)
+
+
+class _Session:
+    """One smoke test against a started container."""
+
+    def __init__(
+        self, container: Container, image: str, config: SmokeConfig, plan: NetworkPlan
+    ) -> None:
+        self.container = container
+        self.image = image
+        self.config = config
+        self.plan = plan
+        self.base = f"http://127.0.0.1:{plan.host_port}"
+        self.checks: list[SmokeCheck] = []
+
+    def run(self) -> SmokeResult:
+        if self.config.requests is None:
+            return self._default_contract()
+        requests = self.config.requests
+        started = time.monotonic()
+        first = self._wait(requests[0])
+        startup = time.monotonic() - started
+        for index, request in enumerate(requests):
+            body, kind = request_body(request)
+            url = self.base + request.path
+            answer = first if index == 0 and first is not None else None
+            if answer is None:
+                answer = self._send(request.method, url, body, kind)
+            problem = smoke_checks.request_problem(request, answer)
+            self._check(request.method, request.path, url, answer, problem)
+        return self._result(startup, waited_on=self._waited_on(requests[0].describe()))
+
+    def _default_contract(self) -> SmokeResult:
+        started = time.monotonic()
+        first = self._wait(SmokeRequest("GET", "/ready"))
+        startup = time.monotonic() - started
+        url = self.base + "/ready"
+        answer = first or self._send("GET", url)
+        self._check("GET", "/ready", url, answer, smoke_checks.ready_problem(answer))
+        url = self.base + "/metadata"
+        answer = self._send("GET", url)
+        example = smoke_checks.model_example(answer)
+        if isinstance(example, str):
+            raise self._wrong("GET", url, answer, example)
+        self.checks.append(SmokeCheck("GET", "/metadata", answer.status))
+        instance, expected = example
+        url = self.base + "/predict"
+        body = json.dumps({"instance": instance}).encode()
+        answer = self._send("POST", url, body, "application/json")
+        predicted = smoke_checks.prediction(answer, expected)
+        if isinstance(predicted, str):
+            raise self._wrong("POST", url, answer, predicted)
+        self.checks.append(SmokeCheck("POST", "/predict", answer.status))
+        return self._result(
+            startup,
+            waited_on=self._waited_on("GET /ready"),
+            prediction=predicted[0],
+            model_sha256=predicted[1],
+        )
+
+    def _waited_on(self, first: str) -> str:
+        return f"GET {self.config.health}" if self.config.health else first
+
+    def _result(self, startup: float, **fields: Any) -> SmokeResult:
+        return SmokeResult(
+            image=self.image,
+            port=self.plan.host_port,
+            startup_seconds=startup,
+            requests=tuple(self.checks),
+            network=self.plan.mode,
+            details=(self.plan.detail,),
+            **fields,
+        )
+
+    def _check(self, method: str, path: str, url: str, answer: Answer, problem: str | None) -> None:
+        if problem is not None:
+            raise self._wrong(method, url, answer, problem)
+        self.checks.append(SmokeCheck(method, path, answer.status))
+
+    def _wrong(self, method: str, url: str, answer: Answer, problem: str) -> SmokeTestError:
+        return self._failure(f"{method} {url} answered {answer.status}: {problem}")
+
+    def _send(
+        self, method: str, url: str, body: bytes | None = None, kind: str | None = None
+    ) -> Answer:
+        try:
+            return send(url, method, body, kind, timeout=REQUEST_TIMEOUT_S)
+        except _NoAnswer as err:
+            raise self._failure(
+                f"{method} {url} got no answer within {REQUEST_TIMEOUT_S:g} s: {err}"
+            ) from None
+
+    def _wait(self, first: SmokeRequest) -> Answer | None:
+        """Wait until the service is up: `health` answers 2xx (a 4xx fails at once), or,
+        without a health path, `first` gets any HTTP answer, which is returned."""
+        health = self.config.health
+        method = "GET" if health else first.method
+        url = self.base + (health or first.path)
+        body, kind = (None, None) if health else request_body(first)
+        deadline = time.monotonic() + self.config.timeout_s
+        last = "no answer yet"
+        while True:
+            self._check_running(url)
+            remaining = deadline - time.monotonic()
+            try:
+                answer = send(url, method, body, kind, timeout=max(0.5, min(5.0, remaining)))
+            except _NoAnswer as err:
+                last = str(err)
+            else:
+                if not health:
+                    return answer
+                if 200 <= answer.status < 300:
+                    return None
+                if 400 <= answer.status < 500:
+                    raise self._failure(
+                        f"GET {url} answered {answer.status}: expected 2xx from the health "
+                        f"path; body {excerpt(answer.text) if answer.body else 'empty'}",
+                        hint="set `health` in [tool.mlrelease.smoke] to a path the service "
+                        'answers 2xx on once it is up, or "" for none',
+                    )
+                last = f"status {answer.status}"
+            if time.monotonic() >= deadline:
+                raise self._failure(
+                    f"{method} {url} did not answer{' 2xx' if health else ''} within "
+                    f"{self.config.timeout_s:g} s (waited on port {self.config.port}"
+                    f"{self._port_note()}; last: {last})",
+                    hint="check that the service listens on `port` (and reads `port_env`) in "
+                    "[tool.mlrelease.smoke], or raise `timeout_s`",
+                )
+            time.sleep(POLL_S)
+
+    def _port_note(self) -> str:
+        if self.plan.mode == "bridge":
+            return f" in the container, published on 127.0.0.1:{self.plan.host_port}"
+        if self.plan.host_port != self.config.port:
+            return f" as configured; the service was told {self.plan.host_port}"
+        return ""
+
+    def _check_running(self, url: str) -> None:
+        self.container.reload()
+        if self.container.status in {"exited", "dead"}:
+            code = self.container.attrs.get("State", {}).get("ExitCode")
+            lines = self._log_lines()
+            last = lines[-1] if lines else "(no log output)"
+            raise self._failure(
+                f"the container exited with code {code} before answering: {one_line(last)} "
+                f"(waited on {url})"
+            )
+
+    def _log_lines(self) -> list[str]:
+        from docker.errors import DockerException
+
+        try:
+            log = self.container.logs(tail=50).decode(errors="replace")
+        except DockerException:
+            return []
+        return smoke_checks.last_lines(log, LOG_LINES)
+
+    def _failure(self, message: str, hint: str | None = None) -> SmokeTestError:
+        lines = self._log_lines()
+        detail = "the container's last log lines: " + (
+            " | ".join(lines) if lines else "(no log output)"
+        )
+        return SmokeTestError(
+            message,
+            hint=hint
+            or "the image does not answer as [tool.mlrelease.smoke] expects; --verbose shows "
+            "the container's last log lines",
+            detail=detail,
+        )

@@ -45,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "smoke": (
         "mlrelease.cli.build",
-        "Run the image, wait for /health, check /ready and /predict the model's example.",
+        "Run the image and check that it answers its smoke requests ([tool.mlrelease.smoke]).",
     ),
     "auth": (
         "mlrelease.cli.registry",
@@ -59,9 +59,29 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "mlrelease.cli.registry",
         "List the versions in the registry, newest first, with digest, size and upload time.",
     ),
+    "promote": (
+        "mlrelease.cli.lifecycle",
+        "Copy a release by digest to another repository (no rebuild, no pull), verify it.",
+    ),
+    "retention": (
+        "mlrelease.cli.lifecycle",
+        "Cleanup policies as code ([tool.mlrelease.retention]): diff, plan, apply.",
+    ),
     "release": (
         "mlrelease.cli.release",
         "Bump, build at the new tag, smoke-test, push and verify; rerun to resume a failed one.",
+    ),
+    "sbom": (
+        "mlrelease.cli.supply",
+        "Show the CycloneDX SBOM of a built image: its packages and model files.",
+    ),
+    "verify": (
+        "mlrelease.cli.supply",
+        "Check a release's signature, SBOM and provenance in the registry; one line per check.",
+    ),
+    "diff": (
+        "mlrelease.cli.supply",
+        "Compare two releases from the registry: packages, models, base image, size.",
     ),
     "doctor": (
         "mlrelease.cli.doctor",

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from mlrelease.build.smoke import DEFAULT_TIMEOUT_S
+from mlrelease.cli.options import SizeBudgetOption, SizeWarnOption
 from mlrelease.cli.root import command_output, typer_app
 
 commands = typer_app()
@@ -34,14 +34,8 @@ def build(
             help="Reuse the layers of this image (pulled first if absent); repeatable.",
         ),
     ] = None,
-    size_budget_mb: Annotated[
-        float | None,
-        typer.Option("--size-budget-mb", metavar="MB", help="Override `size_budget_mb`."),
-    ] = None,
-    size_warn_mb: Annotated[
-        float | None,
-        typer.Option("--size-warn-mb", metavar="MB", help="Override `size_warn_mb`."),
-    ] = None,
+    size_budget_mb: SizeBudgetOption = None,
+    size_warn_mb: SizeWarnOption = None,
     smoke: Annotated[
         bool, typer.Option("--smoke", help="Smoke-test the image once it is built.")
     ] = False,
@@ -77,14 +71,8 @@ def size(
         str | None,
         typer.Argument(help="The image to report on (default: this HEAD's sha-<7> build)."),
     ] = None,
-    size_budget_mb: Annotated[
-        float | None,
-        typer.Option("--size-budget-mb", metavar="MB", help="Override `size_budget_mb`."),
-    ] = None,
-    size_warn_mb: Annotated[
-        float | None,
-        typer.Option("--size-warn-mb", metavar="MB", help="Override `size_warn_mb`."),
-    ] = None,
+    size_budget_mb: SizeBudgetOption = None,
+    size_warn_mb: SizeWarnOption = None,
 ) -> int:
     """Report an image's size, largest layers, change against earlier builds and budget."""
     from mlrelease.build.image import size_report
@@ -107,15 +95,22 @@ def smoke(
         typer.Argument(help="The image to test (default: this HEAD's sha-<7> build)."),
     ] = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", metavar="SECONDS", help="How long to wait for /health.")
-    ] = DEFAULT_TIMEOUT_S,
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Override `timeout_s` of [tool.mlrelease.smoke]: how long the service may "
+            "take to answer.",
+        ),
+    ] = None,
 ) -> int:
-    """Run the image, wait for /health, check /ready and /predict the model's example."""
-    from mlrelease.build.smoke import smoke_test
-    from mlrelease.config.settings import load_settings
+    """Run the image and check that it answers its smoke requests ([tool.mlrelease.smoke]).
 
-    if image is None:
-        from mlrelease.build.image import default_image
+    Or what [tool.mlrelease.smoke] says: the port, its variable, the health path, the requests
+    and their expected answers. Exit 1 when an answer is wrong; the container is always
+    removed."""
+    from mlrelease.build.image import smoke_image
+    from mlrelease.config.settings import Flag, load_settings
 
-        image = default_image(load_settings())
-    return command_output(ctx).emit(smoke_test(image, timeout=timeout))
+    settings = load_settings(flags={"smoke_timeout_s": Flag("--timeout", timeout)})
+    return command_output(ctx).emit(smoke_image(settings, image))

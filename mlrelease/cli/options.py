@@ -25,3 +25,13 @@ AttemptsOption = Annotated[
         help="Tries for transient registry failures (default: the `attempts` setting, 3).",
     ),
 ]
+
+SizeBudgetOption = Annotated[
+    float | None,
+    typer.Option("--size-budget-mb", metavar="MB", help="Override `size_budget_mb`."),
+]
+
+SizeWarnOption = Annotated[
+    float | None,
+    typer.Option("--size-warn-mb", metavar="MB", help="Override `size_warn_mb`."),
+]

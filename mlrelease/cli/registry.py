@@ -35,16 +35,28 @@ def push(
         typer.Option("--dry-run", help="Run every check and the preflight; push nothing."),
     ] = False,
     attempts: AttemptsOption = None,
+    require_smoke: Annotated[
+        bool | None,
+        typer.Option(
+            "--require-smoke",
+            help="Refuse an image that failed or never ran its smoke test (`require_smoke`).",
+        ),
+    ] = None,
 ) -> int:
     """Push the image of a release tag, verify it in the registry, print URI@DIGEST."""
     from mlrelease.config.settings import Flag, load_settings
     from mlrelease.output import progress
-    from mlrelease.registry.push import push_release
+    from mlrelease.supply.publish import push_signed
 
     out = command_output(ctx)
     with progress.push_progress(out) as on_progress:
-        result = push_release(
-            load_settings(flags={"attempts": Flag("--attempts", attempts)}),
+        result = push_signed(
+            load_settings(
+                flags={
+                    "attempts": Flag("--attempts", attempts),
+                    "require_smoke": Flag("--require-smoke", require_smoke),
+                }
+            ),
             tag,
             key_file=key_file,
             force=force,

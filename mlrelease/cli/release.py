@@ -21,6 +21,18 @@ def release_command(
     ],
     key_file: KeyFileOption = None,
     attempts: AttemptsOption = None,
+    smoke_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--smoke-timeout",
+            metavar="SECONDS",
+            help="Override `timeout_s` of [tool.mlrelease.smoke].",
+        ),
+    ] = None,
+    no_smoke: Annotated[
+        bool,
+        typer.Option("--no-smoke", help="Skip the smoke test (push warns that it was skipped)."),
+    ] = False,
 ) -> int:
     """Bump, build at the new tag, smoke-test, push and verify; rerun to resume a failed one."""
     from mlrelease.config.settings import Flag, load_settings
@@ -30,8 +42,14 @@ def release_command(
     out = command_output(ctx)
     with progress.push_progress(out) as on_push:
         result = run_release(
-            load_settings(flags={"attempts": Flag("--attempts", attempts)}),
+            load_settings(
+                flags={
+                    "attempts": Flag("--attempts", attempts),
+                    "smoke_timeout_s": Flag("--smoke-timeout", smoke_timeout),
+                }
+            ),
             part,
+            smoke=not no_smoke,
             key_file=key_file,
             on_step=out.progress,
             on_log=out.build_log,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,7 @@ from mlrelease.results.config import ConfigEntry, ConfigReport
 from mlrelease.secrets import MASK, Secret
 
 ENV_PREFIX = "MLRELEASE_"
+_SECRET_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 DEFAULT_GAR_ENDPOINT = "https://artifactregistry.googleapis.com"
 TABLE = "[tool.mlrelease]"
 
@@ -79,6 +81,9 @@ class Settings:
     context: str
     base_image: str
     build_network: str | None
+    builder: str
+    secrets: tuple[tuple[str, str], ...]
+    platform: str | None
     model_path: str
     model_paths: tuple[str, ...]
     train_command: str
@@ -96,7 +101,15 @@ class Settings:
     smoke_requests: tuple[SmokeRequest, ...] | None
     registry_host: str
     gar_endpoint: str
+    promote_to: str | None
+    retention_keep_releases: int | None
+    retention_keep_tag_prefixes: tuple[str, ...]
+    retention_delete_untagged_after_days: int | None
+    retention_delete_sha_after_days: int | None
     gcp_sa_key: Secret | None
+    signing_key: Secret | None
+    verify_key: str | None
+    kms_key: str | None
     root: Path
     pyproject: Path | None
     sources: Mapping[str, str]
@@ -210,6 +223,14 @@ KEYS: tuple[KeySpec, ...] = (
         "build_network",
         matching(r"[a-z][a-z0-9_.-]*", "a Docker network mode such as host"),
     ),
+    # classic: docker-py's builder; buildkit: a docker CLI's; auto: buildkit where one can.
+    KeySpec("builder", choice(("classic", "buildkit", "auto")), "auto"),
+    # BuildKit build secrets, `id=ID,src=PATH` each (or a table ID = PATH); never logged.
+    KeySpec("secrets", build_secrets, ()),
+    KeySpec(
+        "platform",
+        matching(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?", "a platform such as linux/amd64"),
+    ),
     # "" says there is no model file: the image brings or makes its own.
     KeySpec("model_path", optional_path, "service/model/model.joblib", ("MODEL_PATH",)),
     KeySpec("model_paths", path_list, ()),  # several model files, instead of model_path
@@ -231,9 +252,77 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("smoke_requests", smoke_requests, None, subtable="smoke", from_env=False),
     KeySpec("registry_host", host_port),
     KeySpec("gar_endpoint", base_url, DEFAULT_GAR_ENDPOINT),
+    # Where `promote` copies a release by default: a repository ID, or HOST/PATH.
+    KeySpec(
+        "promote_to",
+        matching(
+            r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?|[A-Za-z0-9.\[\]:-]+/[a-z0-9._/-]+",
+            "a repository ID such as prod, or HOST/PATH",
+        ),
+    ),
+    # Cleanup policies as code ([tool.mlrelease.retention]); unset keys make no policy.
+    KeySpec("retention_keep_releases", whole_number(1, 10000), None, subtable="retention"),
+    KeySpec("retention_keep_tag_prefixes", tag_list, (), subtable="retention"),
+    KeySpec(
+        "retention_delete_untagged_after_days", whole_number(0, 36500), None, subtable="retention"
+    ),
+    KeySpec("retention_delete_sha_after_days", whole_number(0, 36500), None, subtable="retention"),
     KeySpec("gcp_sa_key", secret_value, None, ("GCP_SA_KEY",), secret=True),
+    # Release signatures: a PEM private key (or its path; never printed), the PEM public key
+    # (or its path) that verify checks against, or a Cloud KMS key version that signs.
+    KeySpec("signing_key", secret_value, None, secret=True),
+    KeySpec("verify_key", matching(r"(?s)\S.*", "a PEM public key or its path")),
+    KeySpec(
+        "kms_key",
+        matching(
+            r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+"
+            r"/cryptoKeyVersions/\d+",
+            "a Cloud KMS key version name (projects/P/locations/L/keyRings/R/cryptoKeys/K/"
+            "cryptoKeyVersions/N)",
+        ),
+    ),
 )
 KEY_NAMES = tuple(spec.name for spec in KEYS)
+
+
+def choice(allowed: tuple[str, ...]) -> Callable[[object], str]:
+    """One of `allowed`, case-insensitive."""
+
+    def parse(value: object) -> str:
+        text = str(value).strip().lower() if isinstance(value, str) else ""
+        if text not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
+def build_secrets(value: object) -> tuple[tuple[str, str], ...]:
+    """(id, source path) pairs from `id=ID,src=PATH` strings (an array, or `;`-separated in a
+    variable or flag) or a table of ID = PATH. The source is read only by the build."""
+    if isinstance(value, dict):
+        pairs = [(str(key), item) for key, item in value.items()]
+    else:
+        if isinstance(value, str):
+            items: list[object] = [item for item in value.split(";") if item.strip()]
+        elif isinstance(value, list | tuple):
+            items = list(value)
+        else:
+            raise ValueError("expected an array of `id=ID,src=PATH` strings or a table")
+        pairs = []
+        for item in items:
+            if not isinstance(item, str):
+                raise ValueError("expected `id=ID,src=PATH` strings")
+            fields = dict(part.strip().split("=", 1) for part in item.split(",") if "=" in part)
+            if set(fields) != {"id", "src"}:
+                raise ValueError(f"expected `id=ID,src=PATH`, got {item.strip()[:60]!r}")
+            pairs.append((fields["id"], fields["src"]))
+    for secret_id, source in pairs:
+        if not _SECRET_ID.fullmatch(secret_id):
+            raise ValueError(f"secret id {secret_id[:60]!r} is not letters, digits, _ . -")
+        if not isinstance(source, str) or not source.strip():
+            raise ValueError(f"secret {secret_id!r} needs a source file path")
+    return tuple((secret_id, str(source).strip()) for secret_id, source in pairs)
 
 
 @dataclass(frozen=True)
@@ -362,11 +451,12 @@ def _read_table(pyproject: Path, cwd: Path) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise ConfigError(f"{TABLE} in {where} is not a table", hint=f"make {TABLE} a table")
     flat = _flatten(table, where)
-    if "gcp_sa_key" in flat:
-        raise ConfigError(
-            f"gcp_sa_key is set in {where} {TABLE}; a key in a committed file is a leaked key",
-            hint="remove it (and revoke the key); pass it in the GCP_SA_KEY variable instead",
-        )
+    for key, variable in (("gcp_sa_key", "GCP_SA_KEY"), ("signing_key", "MLRELEASE_SIGNING_KEY")):
+        if key in flat:
+            raise ConfigError(
+                f"{key} is set in {where} {TABLE}; a key in a committed file is a leaked key",
+                hint=f"remove it (and revoke the key); pass it in the {variable} variable instead",
+            )
     return flat
 
 
@@ -390,7 +480,7 @@ def _flatten(table: dict[str, Any], where: str) -> dict[str, Any]:
 
 def _known(table: dict[str, Any], where: str, subtable: str | None) -> dict[str, Any]:
     specs = {spec.toml_key: spec for spec in KEYS if spec.subtable == subtable}
-    names = [*specs, *(s for s in ("smoke",) if subtable is None)]
+    names = [*specs, *(s for s in ("smoke", "retention") if subtable is None)]
     out = {}
     for key, value in table.items():
         if key not in specs:

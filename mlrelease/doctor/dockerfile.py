@@ -6,18 +6,15 @@ runtime stage is the last one (what `mlrelease build` tags).
 
 from __future__ import annotations
 
-import json
-import os
 import posixpath
 import re
-from fnmatch import fnmatchcase
 
 from mlrelease.build.dockerfile import Dockerfile, Instruction, Stage, buildkit_only
-from mlrelease.doctor.frame import Outcome, Project, Unavailable, fail, ok, warn
+from mlrelease.doctor import recipe
+from mlrelease.doctor.context import covers, in_context, model_files, sources
+from mlrelease.doctor.frame import Outcome, Project, Unavailable, fail, ok, skip, warn
+from mlrelease.doctor.recipe import REQUIREMENT_FILE, REQUIREMENTS, installs_requirements
 
-_REQUIREMENTS = re.compile(r"(?:requirements|constraints)[^/]*\.(?:txt|in)")
-_PIP_INSTALL = re.compile(r"\bpip3?\s+install\b")
-_REQUIREMENT_FILE = re.compile(r"(?:^|\s)(?:-r|--requirement)(?:\s+|=)(\S+)")
 _PACKAGE_MANAGERS = {"apt-get", "apt", "apk", "yum", "dnf", "microdnf"}
 _BUILD_TOOLS = {
     "gcc", "g++", "cc", "c++", "clang", "make", "cmake", "build-essential", "build-base",
@@ -54,12 +51,13 @@ def check_multi_stage(project: Project) -> Outcome:
     if len(parsed.stages) >= 2:
         runtime = _final(parsed)
         return ok(f"{len(parsed.stages)} stages; the runtime stage starts at line {runtime.line}")
+    shown = project.relative(project.dockerfile_path)
     return warn(
         f"one stage only (FROM at line {parsed.stages[0].line}): pip, its caches and any build "
         "tools ship in the image",
-        "split it: `FROM ${PYTHON_IMAGE} AS builder` with `RUN pip install --user "
-        "--no-cache-dir -r requirements.txt`, then `FROM ${PYTHON_IMAGE} AS runtime` with "
-        "`COPY --from=builder /root/.local /root/.local` before the model and the code",
+        f"split it into a builder that installs the requirements into a virtualenv in "
+        f"{recipe.VENV} and a runtime that copies it, non-root; replace {shown} with:\n"
+        + recipe.multi_stage(project, parsed),
     )
 
 
@@ -84,11 +82,11 @@ def check_layer_order(project: Project) -> Outcome:
     """Requirements are copied and installed before the application code is copied, so a
     code change reuses the dependency layers."""
     parsed = project.dockerfile
-    model = _model_in_context(project)
+    models = _models_in_context(project)
     installers = {
         key
         for index, stage in enumerate(parsed.stages)
-        if any(_installs_requirements(i) for i in stage.instructions)
+        if any(installs_requirements(i) for i in stage.instructions)
         for key in (str(index), stage.name)
         if key
     }
@@ -103,11 +101,11 @@ def check_layer_order(project: Project) -> Outcome:
             (
                 i
                 for i in stage.instructions
-                if _installs_requirements(i) or i.flags.get("from") in installers
+                if installs_requirements(i) or i.flags.get("from") in installers
             ),
             None,
         )
-        code = next((i for i in stage.instructions if _copies_code(i, model)), None)
+        code = next((i for i in stage.instructions if _copies_code(i, models)), None)
         if dependency is None or code is None or code.line > dependency.line:
             continue
         move = (
@@ -115,7 +113,7 @@ def check_layer_order(project: Project) -> Outcome:
             f"above line {code.line} (`{code.text}`)"
         )
         if dependency.keyword == "RUN" and not _requirements_copied_before(stage, code):
-            wanted = _REQUIREMENT_FILE.search(dependency.text)
+            wanted = REQUIREMENT_FILE.search(dependency.text)
             target = wanted[1] if wanted else "requirements.txt"
             move = (
                 f"add `COPY {posixpath.basename(target)} {target}` above line {code.line} "
@@ -133,22 +131,32 @@ def check_model_copied(project: Project) -> Outcome:
     """The runtime stage copies the model into the image."""
     parsed = project.dockerfile
     final = _final(parsed)
-    model = _model_in_context(project)
-    for instruction in final.instructions:
-        if (
-            instruction.keyword in ("COPY", "ADD")
-            and "from" not in instruction.flags
-            and any(_covers(source, model) for source in _sources(instruction))
-        ):
-            return ok(f"line {instruction.line} copies {model} into the runtime stage")
-    code = next((i for i in final.instructions if _copies_code(i, model)), None)
-    where = f" above line {code.line} (`{code.text}`)" if code else f" after line {final.line}"
-    directory = posixpath.dirname(model)
-    copy = f"COPY {directory}/ {directory}/" if directory else f"COPY {model} {model}"
-    return fail(
-        f"the runtime stage (line {final.line}) does not copy the model {model}",
-        f"add `{copy}`{where}",
-    )
+    models = _models_in_context(project)
+    if not models:
+        return skip('no model file to copy (model_path is "" or its default file is absent)')
+    copied = []
+    for model in models:
+        line = next(
+            (
+                i.line
+                for i in final.instructions
+                if i.keyword in ("COPY", "ADD")
+                and "from" not in i.flags
+                and any(covers(source, model) for source in sources(i))
+            ),
+            None,
+        )
+        if line is None:
+            code = next((i for i in final.instructions if _copies_code(i, models)), None)
+            where = f" above line {code.line} (`{code.text}`)" if code else " at the end"
+            directory = posixpath.dirname(model)
+            copy = f"COPY {directory}/ {directory}/" if directory else f"COPY {model} {model}"
+            return fail(
+                f"the runtime stage (line {final.line}) does not copy the model {model}",
+                f"add `{copy}`{where}",
+            )
+        copied.append(f"line {line} copies {model}")
+    return ok("; ".join(copied) + " into the runtime stage")
 
 
 def check_no_build_tools(project: Project) -> Outcome:
@@ -174,7 +182,20 @@ def check_non_root_user(project: Project) -> Outcome:
     users = [i for i in final.instructions if i.keyword == "USER"]
     start = next((i for i in final.instructions if i.keyword in ("CMD", "ENTRYPOINT")), None)
     where = f"above line {start.line} (`{start.text}`)" if start else "at the end"
-    fix = f"add `RUN useradd --system --uid 10001 --no-create-home app` and `USER 10001` {where}"
+    setup = recipe.user_setup(project, final)
+    fix = f"add `{setup}` and `USER {recipe.UID}` {where}"
+    owned = setup.partition(" chown -R ")[2].partition(" ")[2]
+    if owned:  # the app may write next to its model (or in its WORKDIR); /tmp is writable anyway
+        fix += f" (so that the service can write in {owned}; /tmp is writable by any user)"
+    if any(
+        i.flags.get("from") and i.arguments.split()[-1].startswith("/root")
+        for i in final.instructions
+        if i.keyword == "COPY"
+    ):
+        fix += (
+            f"; /root is unreadable for that user: install the packages into a virtualenv "
+            f"({recipe.VENV}, `ENV PATH={recipe.VENV}/bin:$PATH`) and copy that instead"
+        )
     if not users:
         return fail(f"the runtime stage (line {final.line}) has no USER: it runs as root", fix)
     user = users[-1].arguments.split(":")[0].strip()
@@ -248,61 +269,26 @@ def _split_reference(reference: str) -> tuple[str, str]:
     return name, tag
 
 
-def _model_in_context(project: Project) -> str:
-    model = project.settings.path("model_path")
-    return os.path.relpath(model, project.settings.path("context")).replace(os.sep, "/")
+def _models_in_context(project: Project) -> list[str]:
+    return [in_context(project, path) for path in model_files(project)]
 
 
-def _sources(instruction: Instruction) -> list[str]:
-    text = instruction.arguments
-    words: list[str]
-    if text.startswith("["):
-        try:
-            words = [str(word) for word in json.loads(text)]
-        except ValueError:
-            words = text.split()
-    else:
-        words = text.split()
-    return [_normalise(word) for word in words[:-1]]
-
-
-def _normalise(source: str) -> str:
-    source = source.strip()
-    while source.startswith("./"):
-        source = source[2:]
-    return source.rstrip("/") or "."
-
-
-def _covers(source: str, path: str) -> bool:
-    return (
-        source == "."
-        or path == source
-        or path.startswith(source + "/")
-        or fnmatchcase(path, source)
-        or fnmatchcase(path, source + "/*")
-    )
-
-
-def _copies_code(instruction: Instruction, model: str) -> bool:
-    """A COPY/ADD from the context that brings more than requirements files and the model."""
+def _copies_code(instruction: Instruction, models: list[str]) -> bool:
+    """A COPY/ADD from the context that brings more than requirements files and the models."""
     if instruction.keyword not in ("COPY", "ADD") or "from" in instruction.flags:
         return False
-    model_dir = posixpath.dirname(model)
-    for source in _sources(instruction):
-        if _REQUIREMENTS.fullmatch(posixpath.basename(source)):
+    for source in sources(instruction):
+        if REQUIREMENTS.fullmatch(posixpath.basename(source)):
             continue
-        if source == model or (model_dir and _covers(model_dir, source) and source != "."):
+        if any(_is_model_source(source, model) for model in models):
             continue
         return True
     return False
 
 
-def _installs_requirements(instruction: Instruction) -> bool:
-    return (
-        instruction.keyword == "RUN"
-        and _PIP_INSTALL.search(instruction.arguments) is not None
-        and _REQUIREMENT_FILE.search(instruction.arguments) is not None
-    )
+def _is_model_source(source: str, model: str) -> bool:
+    model_dir = posixpath.dirname(model)
+    return source == model or bool(model_dir and covers(model_dir, source) and source != ".")
 
 
 def _requirements_copied_before(stage: Stage, code: Instruction) -> bool:
@@ -310,7 +296,7 @@ def _requirements_copied_before(stage: Stage, code: Instruction) -> bool:
         i.keyword in ("COPY", "ADD")
         and i.line < code.line
         and "from" not in i.flags
-        and any(_REQUIREMENTS.fullmatch(posixpath.basename(s)) for s in _sources(i))
+        and any(REQUIREMENTS.fullmatch(posixpath.basename(s)) for s in sources(i))
         for i in stage.instructions
     )
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mlrelease.build.sizes import MB, check_budget, last_build
+from mlrelease.build.sizes import MB, check_budget
 from mlrelease.doctor.frame import Outcome, Project, fail, ok, skip, warn
+from mlrelease.history import last_build
 
 
 def check_size(project: Project) -> Outcome:

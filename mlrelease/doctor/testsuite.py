@@ -6,11 +6,11 @@ import ast
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from mlrelease.doctor.frame import Outcome, Project, fail, ok
+from mlrelease.doctor.environment import SEARCHED, find_environment
+from mlrelease.doctor.frame import Outcome, Project, fail, ok, warn
 
 COLLECT_TIMEOUT_S = 120
 _COLLECTED = re.compile(r"(\d+) tests? collected")
@@ -22,11 +22,23 @@ _PRUNED = {".git", ".venv", "venv", "node_modules", "__pycache__", ".mlrelease",
 
 
 def check_collect(project: Project) -> Outcome:
-    """`python -m pytest --collect-only` from the root finds tests and imports them all."""
-    python = _interpreter(project.root)
-    command = [python, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
-    shown = f"`{' '.join(['python', *command[1:]])}`"
+    """`python -m pytest --collect-only` from the root, with the service's own interpreter,
+    finds tests and imports them all. mlrelease's interpreter lacks the service's packages."""
+    environment = find_environment(project.root)
+    python = environment.python if environment else None
+    if environment is None or python is None:
+        where = f"{environment.describe()} has no interpreter" if environment else SEARCHED
+        return warn(
+            f"no environment of the service to collect the tests with ({where}); not run "
+            "with mlrelease's own Python, which lacks the service's packages",
+            "make one: `python -m venv .venv && .venv/bin/pip install -r requirements.txt "
+            "pytest`, or activate the service's virtualenv before `mlrelease doctor`",
+        )
+    interpreter = project.relative(python)
+    command = [str(python), "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+    shown = f"`{' '.join([interpreter, *command[1:]])}`"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("PYTHONHOME", None)
     try:
         proc = subprocess.run(
             command,
@@ -46,14 +58,16 @@ def check_collect(project: Project) -> Outcome:
         )
     output = proc.stdout + proc.stderr
     if "No module named pytest" in output:
+        dev = [p.name for p in sorted(project.root.glob("requirements-dev*.txt"))]
+        what = f"-r {dev[0]}" if dev else "pytest"
         return fail(
-            f"pytest is not installed for {python}",
-            "install the test requirements: `pip install -r requirements-dev.txt`",
+            f"pytest is not installed in {environment.describe()}",
+            f"install it there: `{interpreter} -m pip install {what}`",
         )
     if proc.returncode == 0 and (found := _COLLECTED.search(output)):
         return ok(f"{found[1]} tests collected from the root ({shown})")
     if proc.returncode == 5:
-        return fail(
+        return warn(
             f"{shown} collected no tests",
             "put tests in tests/ as test_*.py files, or set testpaths under "
             "[tool.pytest.ini_options] in pyproject.toml",
@@ -86,14 +100,6 @@ def check_paths(project: Project) -> Outcome:
         "(`tmp_path`, a trained model per session) instead of "
         + ", ".join(f"{file}:{line}" for file, line, _ in found),
     )
-
-
-def _interpreter(root: Path) -> str:
-    """The project's own virtualenv when it has one, else the Python running mlrelease."""
-    for candidate in (root / ".venv" / "bin" / "python", root / "venv" / "bin" / "python"):
-        if candidate.is_file():
-            return str(candidate)
-    return sys.executable
 
 
 def _test_files(root: Path) -> Iterator[Path]:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from mlrelease.doctor.frame import Outcome, Project, fail, ok
+from mlrelease.doctor.frame import Outcome, Project, ok, warn
 
 WORKFLOWS = Path(".github") / "workflows"
 _RUN = re.compile(r"^(?P<indent>\s*)(?:-\s+)?run:\s*(?P<value>.*)$")
@@ -56,8 +56,9 @@ def _commands(workflow: str) -> list[str]:
 def check_workflow(project: Project) -> Outcome:
     """A workflow in .github/workflows runs the tests and calls mlrelease."""
     files = workflow_files(project.root)
+    # A project may release from another CI, or by hand: that is worth a warning, not a failure.
     if not files:
-        return fail(
+        return warn(
             f"no workflow in {WORKFLOWS}: releases are made by hand",
             f"add {WORKFLOWS / 'release.yml'} with {_EXAMPLE}",
         )
@@ -70,7 +71,7 @@ def check_workflow(project: Project) -> Outcome:
             return ok(f"{project.relative(path)} runs the tests and calls mlrelease")
         missing = "calls no mlrelease command" if tests else "runs no tests"
         partial.append(f"{project.relative(path)} {missing}")
-    return fail(
+    return warn(
         "no workflow both runs the tests and calls mlrelease: " + "; ".join(partial),
         f"in {project.relative(files[0])} add {_EXAMPLE}",
     )

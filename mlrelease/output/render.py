@@ -29,12 +29,12 @@ from typing import IO, TYPE_CHECKING, Any
 
 from mlrelease.errors import ExitCode, MlreleaseError
 from mlrelease.output.github import append_step_summary, write_github_outputs
-from mlrelease.output.views import Level, StatusRow, Table, present, step_summary
 from mlrelease.secrets import redact, redact_data
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from mlrelease.output.views import Level, StatusRow, Table
     from mlrelease.results.core import Result
 
 
@@ -105,6 +105,9 @@ class Output:
         """Print a command's result (the envelope with --json, else its view); return the exit
         code: the result's own `exit_code` if it has one (a report with failing rows), else 0.
         A result's `failure` (built, but over its budget) follows its data as an error."""
+        # The views are loaded by the first result, not by `--help` or a usage error.
+        from mlrelease.output.views import present, step_summary
+
         code = int(getattr(result, "exit_code", ExitCode.OK))
         failure: MlreleaseError | None = getattr(result, "failure", None)
         if hasattr(result, "github_outputs"):

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         Budget,
         BuildResult,
         Layer,
+        ModelReport,
         SizeChange,
         SizeReport,
         SmokeResult,
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
     from mlrelease.results.config import ConfigReport
     from mlrelease.results.doctor import DoctorReport
     from mlrelease.results.pipeline import PipelineResult
+    from mlrelease.results.promote import PromoteResult
     from mlrelease.results.push import PushResult, ReleasesResult
+    from mlrelease.results.retention import RetentionResult
     from mlrelease.results.versions import BumpResult, VersionInfo
 
 Level = Literal["info", "success", "warning", "detail"]
@@ -161,14 +164,29 @@ def _present_build(result: BuildResult) -> View:
                 f"the build adds {_mb(added)}"
             )
         )
+    elif result.base_image is not None:
+        notes.append(Note(f"base {result.base_image}"))
+    notes.append(Note(_model_line(result.model)))
     notes.extend(
         _size_notes(
             result.size_bytes, result.layers, result.previous, result.last_release, result.budget
         )
     )
     if result.smoke is not None:
-        notes.append(_smoke_note(result.smoke))
+        notes.extend(_smoke_notes(result.smoke))
     return View(data=(result.tags[0],), notes=tuple(notes))
+
+
+def _model_line(model: ModelReport | None) -> str:
+    if model is None:
+        return "model: none checked (the image brings or makes its own)"
+    files = ", ".join(
+        f"{file.path} (sha256 {file.sha256[:12]}"
+        f"{', as ' + file.metadata + ' records' if file.metadata else ''})"
+        for file in model.files
+    )
+    sklearn = f"; scikit-learn {model.sklearn_version}" if model.sklearn_version else ""
+    return f"model: {files}{sklearn}"
 
 
 @_for(_PRESENTERS)
@@ -217,15 +235,24 @@ def _size_notes(
 
 @_for(_PRESENTERS)
 def _present_smoke(result: SmokeResult) -> View:
-    return View(data=(result.image,), notes=(_smoke_note(result),))
+    return View(data=(result.image,), notes=tuple(_smoke_notes(result)))
 
 
-def _smoke_note(result: SmokeResult) -> Note:
-    return Note(
-        f"Smoke test passed: /health after {result.startup_seconds:.1f} s, /ready, "
-        f"/predict gave {result.prediction!r} for the model's example",
-        "success",
-    )
+def _smoke_notes(result: SmokeResult) -> list[Note]:
+    waited = result.waited_on or "the service"
+    if result.model_sha256 is not None:
+        text = (
+            f"Smoke test passed: {waited} after {result.startup_seconds:.1f} s, /ready, "
+            f"/predict gave {result.prediction!r} for the model's example"
+        )
+    else:
+        answered = ", ".join(f"{c.method} {c.path} {c.status}" for c in result.requests)
+        count = len(result.requests)
+        text = (
+            f"Smoke test passed: {waited} answered after {result.startup_seconds:.1f} s; "
+            f"{count} request{'s' if count != 1 else ''} as expected ({answered})"
+        )
+    return [Note(text, "success"), *(Note(line, "detail") for line in result.details)]
 
 
 @_for(_PRESENTERS)
@@ -253,6 +280,14 @@ def _present_push(result: PushResult) -> View:
         notes.append(Note(f"{result.ref} already holds {result.local_image}: nothing pushed"))
     notes.append(Note(f"Verified: {result.ref} resolves to {result.digest}", "success"))
     notes += [Note(f"moved {alias}") for alias in result.aliases]
+    if result.attached:
+        notes.append(
+            Note(
+                f"Signed: {result.attached['signature_tag']}, with the SBOM and provenance "
+                f"beside it ({result.attached['referrers']})",
+                "success",
+            )
+        )
     notes.append(Note(f"credentials: {where}", "detail"))
     return View(data=(f"{result.uri}@{result.digest}",), notes=tuple(notes))
 
@@ -320,7 +355,12 @@ def _build_summary(result: BuildResult) -> str:
         ("tags", ", ".join(f"`{tag}`" for tag in result.tags)),
         ("size", _mb(result.size_bytes)),
         ("from the cache", f"{len(result.cached_steps)} of {result.steps} steps"),
+        ("base", f"`{result.base_image}`" if result.base_image else "none (scratch)"),
     ]
+    if result.model is not None:
+        rows.extend(
+            (f"model `{file.path}`", f"sha256 `{file.sha256[:12]}`") for file in result.model.files
+        )
     for what, change in (
         ("previous build", result.previous),
         ("last release", result.last_release),
@@ -384,3 +424,160 @@ def _push_summary(result: PushResult) -> str | None:
     if result.aliases:
         rows.append(("aliases", ", ".join(f"`{a}`" for a in result.aliases)))
     return "### mlrelease push\n\n" + markdown_table(("", ""), rows)
+
+
+@_for(_PRESENTERS)
+def _present_promote(result: PromoteResult) -> View:
+    notes = [Note(text, "warning") for text in result.warnings]
+    counts = ", ".join(
+        f"{result.count(action)} {action}"
+        for action in ("present", "mounted", "uploaded", "missing")
+        if result.count(action)
+    )
+    blobs = f"{len(result.blobs)} blobs ({counts or 'none'})"
+    if result.dry_run:
+        notes += [
+            Note(f"dry run: preflight passed; {result.ref} would receive {result.digest}"),
+            Note(f"dry run: {blobs}; nothing was copied"),
+        ]
+        return View(data=(result.ref,), notes=tuple(notes))
+    if result.promoted:
+        sent = f", {_mb(result.bytes_sent)} sent" if result.bytes_sent else ""
+        notes.append(Note(f"Promoted {result.source} to {result.ref}: {blobs}{sent}", "success"))
+    else:
+        notes.append(Note(f"{result.ref} already holds {result.digest}: nothing copied"))
+    if result.verified:
+        notes.append(Note(f"Verified: {result.ref} resolves to {result.digest}", "success"))
+    return View(data=(f"{result.uri}@{result.digest}",), notes=tuple(notes))
+
+
+@_for(_SUMMARIES)
+def _promote_summary(result: PromoteResult) -> str | None:
+    if result.dry_run:
+        return None
+    rows = [
+        ("from", f"`{result.source}`"),
+        ("to", f"`{result.ref}`"),
+        ("digest", f"`{result.digest}`"),
+        ("promoted", "yes" if result.promoted else "no, already there"),
+        ("blobs", ", ".join(f"{result.count(a)} {a}" for a in ("present", "mounted", "uploaded"))),
+        ("verified", "yes" if result.verified else "no"),
+    ]
+    return "### mlrelease promote\n\n" + markdown_table(("", ""), rows)
+
+
+@_for(_PRESENTERS)
+def _present_retention(result: RetentionResult) -> View:
+    notes = [Note(text, "warning") for text in result.warnings]
+    notes += [Note(text) for text in result.notes]
+    notes += [
+        Note(
+            f"policy {change.id}: {change.change}", "info" if change.change != "same" else "detail"
+        )
+        for change in result.changes
+    ]
+    deleted = sum(1 for d in result.deletions if d.deleted)
+    count = f"{len(result.deletions)} of {result.images} images in {result.repository}"
+    if result.target == "registry" and result.applied:
+        notes.append(Note(f"Deleted {deleted} of {result.images} images ({count})", "success"))
+    else:
+        notes.append(Note(f"The policies delete {count} today"))
+    if result.applied and result.target == "artifact-registry":
+        mode = "dry-run mode (nothing is deleted)" if result.policy_dry_run else "active"
+        notes.append(Note(f"Applied {len(result.policies)} cleanup policies, {mode}", "success"))
+    elif result.changed:
+        notes.append(Note("run `mlrelease retention --apply` to write the policies"))
+    rows = tuple(
+        (d.digest[:19], ",".join(d.tags) or "(untagged)", d.uploaded or "-", d.policy)
+        for d in result.deletions
+    )
+    return View(table=Table(("DIGEST", "TAGS", "UPLOADED", "POLICY"), rows), notes=tuple(notes))
+
+
+@_for(_SUMMARIES)
+def _retention_summary(result: RetentionResult) -> str:
+    rows: list[tuple[str, str]] = [(c.id, c.change) for c in result.changes]
+    rows.append(
+        ("images deleted by the policies today", f"{len(result.deletions)} of {result.images}")
+    )
+    return "### mlrelease retention\n\n" + markdown_table(("", ""), rows)
+
+
+if TYPE_CHECKING:
+    from mlrelease.results.supply import AttachResult, DiffResult, SbomResult, VerifyResult
+
+
+@_for(_PRESENTERS)
+def _present_sbom(result: SbomResult) -> View:
+    rows = tuple(
+        (
+            component.kind,
+            component.name,
+            component.version or "-",
+            component.sha256[:12] if component.sha256 else (component.licence or "-"),
+        )
+        for component in result.components
+    )
+    counts = ", ".join(
+        f"{result.count(kind)} {label}"
+        for kind, label in (("pypi", "Python"), ("deb", "Debian"), ("model", "model"))
+        if result.count(kind)
+    )
+    notes = [Note(text, "warning") for text in result.warnings]
+    where = f", kept in {result.path}" if result.path else ""
+    notes.append(
+        Note(f"CycloneDX {result.spec_version} of {result.image_id[:19]}: {counts}{where}")
+    )
+    return View(
+        table=Table(("KIND", "NAME", "VERSION", "LICENCE/SHA256"), rows), notes=tuple(notes)
+    )
+
+
+@_for(_PRESENTERS)
+def _present_verify(result: VerifyResult) -> View:
+    rows = tuple(StatusRow(c.status, c.name, c.text) for c in result.checks)
+    if result.exit_code == 0:
+        summary = Note(f"Verified {result.ref} ({result.digest})", "success")
+    else:
+        bad = [c.name for c in result.checks if c.status != "ok"]
+        summary = Note(f"{result.ref} ({result.digest}) failed: {', '.join(bad)}")
+    return View(data=(f"{result.ref}@{result.digest}",), report=rows, notes=(summary,))
+
+
+@_for(_PRESENTERS)
+def _present_diff(result: DiffResult) -> View:
+    rows = [
+        (f"{change.kind} {change.name}", change.change, change.before or "-", change.after or "-")
+        for change in result.packages
+    ]
+    rows += [
+        (value.name, "changed", value.before or "-", value.after or "-")
+        for value in result.values
+        if value.changed
+    ]
+    same = [value.name for value in result.values if not value.changed]
+    notes = [
+        Note(
+            f"{result.before} {result.before_digest[:19]} -> {result.after} "
+            f"{result.after_digest[:19]}: {len(rows)} changes"
+        )
+    ]
+    if same:
+        notes.append(Note(f"unchanged: {', '.join(same)}", "detail"))
+    return View(
+        table=Table(("WHAT", "CHANGE", result.before, result.after), tuple(rows)),
+        notes=tuple(notes),
+    )
+
+
+@_for(_PRESENTERS)
+def _present_attach(result: AttachResult) -> View:
+    notes = [Note(text, "warning") for text in result.warnings]
+    notes.append(Note(f"Signed {result.image} ({result.signature_tag})", "success"))
+    notes.append(
+        Note(
+            f"attached SBOM {result.sbom_digest} and provenance "
+            f"{result.provenance_digest} ({result.referrers})"
+        )
+    )
+    return View(data=(result.image,), notes=tuple(notes))

@@ -267,6 +267,12 @@ class ArtifactRegistry:
                 f"the Artifact Registry API failed ({err.code}): {one_line(err.message)}",
             ) from None
         except exceptions.RetryError as err:
+            if err.cause is not None and _is_timeout(err.cause):
+                raise RegistryError(
+                    f"the Artifact Registry API at {self.settings.gar_endpoint} kept not "
+                    f"answering within {self.settings.request_timeout_s:g} s",
+                    hint="retry later; a slow network may need a higher request_timeout_s",
+                ) from None
             raise RegistryError(
                 f"the Artifact Registry API kept failing: {one_line(str(err.cause or err))}",
             ) from None

@@ -27,6 +27,7 @@ from mlrelease.errors import (
     RegistryError,
     UsageError,
 )
+from mlrelease.history import smoke_record
 from mlrelease.labels import DIRTY, REVISION
 from mlrelease.registry.engine_push import Deadline, EnginePush, push_with_retry
 from mlrelease.registry.push_plan import (
@@ -107,6 +108,12 @@ def gather_facts(
         force=force,
         aliases=settings.tag_aliases,
         released=released_versions(target.tags()) if settings.tag_aliases else (),
+        smoke={
+            image.image_id: outcome
+            for image in candidates
+            if (outcome := smoke_record(settings, image.image_id)) is not None
+        },
+        require_smoke=settings.require_smoke,
     )
 
 

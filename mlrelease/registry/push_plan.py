@@ -9,8 +9,8 @@ raised here, with its fix, before the engine or the registry is asked to change 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from mlrelease.errors import PreconditionError
@@ -49,6 +49,8 @@ class PushFacts:
     force: bool
     aliases: tuple[str, ...]  # `tag_aliases` as configured: major, minor, latest, NAME
     released: tuple[Version, ...]  # the versions the repository's tags name
+    smoke: Mapping[str, str] = field(default_factory=dict)  # image ID -> "passed" | "failed"
+    require_smoke: bool = False
 
 
 Action = Literal["push", "unchanged", "replace"]
@@ -69,6 +71,7 @@ def plan_push(facts: PushFacts) -> PushPlan:
     """The plan for `facts`; PreconditionError (exit 3) for a push that must not happen."""
     local = choose_local_image(facts.image, facts.tag, facts.commit, facts.candidates)
     warnings: list[str] = []
+    smoke_rule(local, facts.smoke.get(local.image_id), facts.require_smoke, warnings)
     action = tag_action(facts, local, warnings)
     aliases, notes = moving_aliases(facts.aliases, facts.version, facts.released)
     if aliases and facts.immutable_tags:
@@ -103,6 +106,22 @@ def choose_local_image(
         f"{first.name} was built from commit {(first.revision or 'unknown')[:7]}, "
         f"but {tag} is commit {commit[:7]}",
         hint=rebuild,
+    )
+
+
+def smoke_rule(local: LocalImage, outcome: str | None, required: bool, warnings: list[str]) -> None:
+    """An image whose smoke test failed, or that was never smoke-tested, is pushed with a
+    warning, or refused (exit 3) when `require_smoke` is set."""
+    if outcome == "passed":
+        return
+    what = "failed its smoke test" if outcome == "failed" else "was never smoke-tested"
+    if required:
+        raise PreconditionError(
+            f"{local.name} {what}, and require_smoke is set",
+            hint=f"`mlrelease smoke {local.name}` (fix and rebuild first if it fails), then push",
+        )
+    warnings.append(
+        f"{local.name} {what} (`mlrelease smoke {local.name}`; --require-smoke refuses)"
     )
 
 

@@ -58,6 +58,40 @@ def _optional(value: SizeChange | None) -> dict[str, Any] | None:
 
 
 @dataclass(frozen=True)
+class ModelFile:
+    """One model file the image ships: its path (relative to the project root), checksum and
+    size, and the metadata file beside it when there is one."""
+
+    path: str
+    sha256: str
+    size_bytes: int
+    metadata: str | None = None  # e.g. "model.json"; None: the checksum was computed alone
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "metadata": self.metadata,
+        }
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    """The model files a build checked, and the scikit-learn version when their metadata
+    gives one."""
+
+    files: tuple[ModelFile, ...]
+    sklearn_version: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "files": [file.to_data() for file in self.files],
+            "sklearn_version": self.sklearn_version,
+        }
+
+
+@dataclass(frozen=True)
 class BuildResult:
     """What a build produced: the image, its tags, how much came from the cache, its size
     against earlier builds and the budget, and (with --smoke) what the smoke test saw.
@@ -71,8 +105,11 @@ class BuildResult:
     steps: int
     cached_steps: tuple[int, ...]
     layers: tuple[Layer, ...] = ()
-    base_image: str | None = None
+    base_image: str | None = None  # the final stage's base as built; None: FROM scratch
     base_size_bytes: int | None = None
+    base_image_id: str | None = None  # the engine's ID of the base, when it has the image
+    base_digest: str | None = None  # its registry digest, when the engine knows one
+    model: ModelReport | None = None  # None: no model file (the image brings its own)
     labels: Mapping[str, str] = field(default_factory=dict)
     duration_s: float = 0.0
     previous: SizeChange | None = None
@@ -81,6 +118,7 @@ class BuildResult:
     warnings: tuple[str, ...] = ()
     smoke: SmokeResult | None = None
     failure: MlreleaseError | None = None
+    builder: str = "classic"  # "classic" (docker-py) or "buildkit" (a docker CLI)
 
     @property
     def ref(self) -> str:
@@ -101,10 +139,14 @@ class BuildResult:
             "image": self.image,
             "ref": self.ref,
             "image_id": self.image_id,
+            "builder": self.builder,
             "tags": list(self.tags),
             "size_bytes": self.size_bytes,
             "base_image": self.base_image,
             "base_size_bytes": self.base_size_bytes,
+            "base_image_id": self.base_image_id,
+            "base_digest": self.base_digest,
+            "model": self.model.to_data() if self.model is not None else None,
             "labels": dict(self.labels),
             "duration_s": round(self.duration_s, 3),
             "steps": self.steps,
@@ -158,14 +200,35 @@ class SizeReport:
 
 
 @dataclass(frozen=True)
+class SmokeCheck:
+    """One request of a passed smoke test and the status it answered."""
+
+    method: str
+    path: str
+    status: int
+    ok: bool = True
+
+    def to_data(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "status": self.status, "ok": self.ok}
+
+
+@dataclass(frozen=True)
 class SmokeResult:
-    """What the smoke test saw: where the service answered and how quickly."""
+    """What the smoke test saw: where the service answered, how quickly, and each request.
+
+    `model_sha256` and `prediction` are set for this repository's own service contract (no
+    `requests` configured), None for a configured one. `port` is the port on 127.0.0.1 that
+    answered; `network` is "bridge" (published) or "host"."""
 
     image: str
     port: int
     startup_seconds: float
-    model_sha256: str
-    prediction: Any
+    model_sha256: str | None = None
+    prediction: Any = None
+    requests: tuple[SmokeCheck, ...] = ()
+    network: str = "host"
+    waited_on: str = ""  # what answered first: `GET /health`, or the first request
+    details: tuple[str, ...] = ()  # for --verbose: how the container was reached
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -174,4 +237,6 @@ class SmokeResult:
             "startup_seconds": round(self.startup_seconds, 3),
             "model_sha256": self.model_sha256,
             "prediction": self.prediction,
+            "requests": [check.to_data() for check in self.requests],
+            "network": self.network,
         }

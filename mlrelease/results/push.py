@@ -3,6 +3,7 @@ push's progress events."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ class PushResult:
     target: str  # "artifact-registry" or "registry"
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # aliases left where they are, and why
+    attached: Mapping[str, Any] | None = None  # signature, SBOM, provenance (when signed)
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -42,6 +44,7 @@ class PushResult:
             "target": self.target,
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            "attached": dict(self.attached) if self.attached is not None else None,
         }
 
     def github_outputs(self) -> dict[str, str]:

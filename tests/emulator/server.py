@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.emulator import google_errors
 from tests.emulator.artifact_registry import ArtifactRegistryApi
+from tests.emulator.attachments import AttachmentsApi
 from tests.emulator.distribution import Distribution, RegistrySigner
 from tests.emulator.http import EmulatorServer, Response, Route
 from tests.emulator.keys import CANARY, new_rsa_key, private_key_pem, random_id
@@ -89,6 +90,7 @@ class GarEmulator:
             RegistryStorage(self._registry.data_root),
             f"{self.location}-docker.pkg.dev",
         )
+        self._attachments = AttachmentsApi(self._state, self._registry)
         self._api_server.start()
         self._registry_server.start()
 
@@ -113,6 +115,8 @@ class GarEmulator:
             )
         if path == OIDC_PATH:
             return Route("oidc", self._tokens.oidc_token)
+        if self._attachments.handles(method, path):
+            return Route("api", self._attachments.handle, google_errors.unavailable, hangs="api")
         return Route("api", self._api.handle, google_errors.unavailable, hangs="api")
 
     @property
@@ -262,6 +266,28 @@ class GarEmulator:
         """Repository "docker" only, everything granted, no faults or hangs, no key revoked.
         What the registry stores stays."""
         self._state.reset()
+
+    def tags(self, repository: str, image: str) -> list[str]:
+        """The tags of `P/REPOSITORY/IMAGE` in the real registry."""
+        return self._registry.tags(f"{self.project}/{repository}/{image}")
+
+    def incomplete_tags(self, repository: str, image: str) -> list[str]:
+        """The tags of `P/REPOSITORY/IMAGE` whose manifest names a config or layer blob the
+        registry does not hold (an image that never fully landed)."""
+        import json as json_module
+
+        name = f"{self.project}/{repository}/{image}"
+        incomplete = []
+        for tag in self._registry.tags(name):
+            raw = self._registry.raw_manifest(name, tag)
+            if raw is None:
+                incomplete.append(tag)
+                continue
+            document = json_module.loads(raw.body)
+            blobs = [document.get("config") or {}, *document.get("layers", [])]
+            if any(self._registry.blob(name, blob.get("digest", "")) is None for blob in blobs):
+                incomplete.append(tag)
+        return incomplete
 
     def tag_digest(self, repository: str, image: str, tag: str) -> str | None:
         """The digest `P/REPOSITORY/IMAGE:TAG` points to in the real registry, if any."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,8 @@ def _doctor(cwd: Path, *args: str) -> tuple[int, dict]:
     proc = subprocess.run(
         [str(MLRELEASE), "--json", "doctor", *args],
         cwd=cwd,
+        # The project's own environment, activated as CI does: tests.collect runs its Python.
+        env={**os.environ, "VIRTUAL_ENV": sys.prefix},
         capture_output=True,
         text=True,
         check=False,

@@ -210,7 +210,7 @@ def test_a_forced_replacement_is_a_warning_in_the_envelope_and_on_stderr(
     result = rel.mlrelease("--json", "push", "v1.0.0", "--force")
 
     assert result.returncode == 0, result.stderr
-    (warning,) = envelope(result)["warnings"]
+    (warning,) = [w for w in envelope(result)["warnings"] if w.startswith("--force")]
     assert warning.startswith("--force: replacing ")
     assert f"warning: {warning}" in result.stderr
     assert gar.tag_digest("docker", rel.image, "v1.0.0") == envelope(result)["data"]["digest"]

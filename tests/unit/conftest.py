@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -146,7 +147,8 @@ def service_repo(repo: Repo) -> Repo:
     model = repo.path / "service" / "model"
     model.mkdir(parents=True)
     (model / "model.joblib").write_bytes(b"model bytes")
-    (model / "model.json").write_text(json.dumps({"sha256": "ab" * 32, "sklearn_version": "9.9"}))
+    digest = hashlib.sha256(b"model bytes").hexdigest()
+    (model / "model.json").write_text(json.dumps({"sha256": digest, "sklearn_version": "9.9"}))
     (repo.path / "Dockerfile").write_text("FROM scratch\n")
     (repo.path / "pyproject.toml").write_text('[tool.mlrelease]\nimage = "acme/svc"\n')
     repo.git("add", ".")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Callable
@@ -29,10 +30,10 @@ def test_plan_tags_the_commit_and_labels_the_revision_and_model(service_repo: Re
     assert plan.tags == (f"acme/svc:sha-{short}",)
     assert plan.labels["org.opencontainers.image.revision"] == service_repo.head
     assert plan.labels["org.opencontainers.image.version"] == f"sha-{short}"
-    assert plan.labels["org.mlrelease.model.sha256"] == "ab" * 32
+    assert plan.labels["org.mlrelease.model.sha256"] == hashlib.sha256(b"model bytes").hexdigest()
     assert plan.labels["org.mlrelease.model.sklearn_version"] == "9.9"
     assert "org.mlrelease.dirty" not in plan.labels
-    assert plan.buildargs == {"PYTHON_IMAGE": "python:3.11-slim"}
+    assert plan.buildargs == {}  # base_image not set: the Dockerfile's own base
 
 
 def test_plan_adds_the_release_tag_when_head_is_at_one(service_repo: Repo) -> None:
@@ -55,12 +56,12 @@ def test_plan_marks_a_dirty_tree_and_never_gives_it_the_release_tag(service_repo
 
 
 def test_build_without_a_model_is_a_precondition_error(repo: Repo, run: Run) -> None:
-    (repo.path / "Dockerfile").write_text("FROM scratch\n")
+    (repo.path / "Dockerfile").write_text("FROM scratch\nCOPY service/model/ service/model/\n")
 
     result = run("build")
 
     assert result.exit_code == 3, result.output
-    assert "error: no trained model at" in result.stderr
+    assert "error: the model file service/model/model.joblib does not exist" in result.stderr
     assert "hint: train it with `python -m service.train`" in result.stderr
 
 

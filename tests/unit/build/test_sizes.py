@@ -7,18 +7,16 @@ import json
 
 import pytest
 
-from mlrelease.build.sizes import (
+from mlrelease.build.sizes import budget_error, check_budget, compare
+from mlrelease.config.settings import load_settings
+from mlrelease.history import (
     BuildRecord,
-    budget_error,
-    check_budget,
-    compare,
     history_path,
     last_build,
     read_history,
     record_build,
     recorded_before,
 )
-from mlrelease.config.settings import load_settings
 from mlrelease.output.progress import build_progress
 from mlrelease.output.render import Output
 from mlrelease.results.build import Budget, BuildResult, SizeChange

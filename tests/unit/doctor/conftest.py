@@ -12,6 +12,7 @@ import pytest
 from mlrelease.doctor import diagnose
 from mlrelease.results.doctor import Check
 from tests.unit.conftest import Repo, init_repo, isolated_env, run  # noqa: F401
+from tests.unit.doctor.fixes import project_environment
 
 DOCKERFILE = """\
 ARG PYTHON_IMAGE=python:3.11-slim
@@ -72,6 +73,8 @@ FILES = {
     ".github/workflows/release.yml": WORKFLOW,
 }
 MODEL = "service/model/model.joblib"
+# Installed in the service's environment (.venv), for the pins doctor proposes.
+VERSIONS = {"fastapi": "0.110.0", "scikit-learn": "1.5.0", "rich": "13.7.1", "Ruff": "0.4.2"}
 
 
 class ServiceRepo(Repo):
@@ -109,6 +112,9 @@ def make_service_repo(path: Path) -> ServiceRepo:
     repo = ServiceRepo(path)
     for name, text in FILES.items():
         repo.write(name, text)
+    # The service's own environment, as its developers have it (git ignores it locally).
+    (path / ".git" / "info" / "exclude").write_text(".venv/\n")
+    project_environment(path, **VERSIONS)
     repo.write_model()
     repo.commit_all("initial")
     repo.tag("v0.1.0")

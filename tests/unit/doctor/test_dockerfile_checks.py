@@ -54,7 +54,10 @@ def test_a_single_stage_warns(service: ServiceRepo) -> None:
 
     assert check.status == "warn"
     assert check.finding.startswith("one stage only (FROM at line 1)")
-    assert "`COPY --from=builder /root/.local /root/.local`" in check.fix
+    assert check.fix.startswith(
+        "split it into a builder that installs the requirements into a virtualenv in /opt/venv "
+        "and a runtime that copies it, non-root; replace Dockerfile with:\n"
+    )
     assert service.check("dockerfile.layer-order").status == "ok"  # only the one fault
 
 
@@ -189,8 +192,11 @@ def test_no_user_means_root_and_fails(service: ServiceRepo) -> None:
     assert check.status == "fail"
     assert check.finding == "the runtime stage (line 7) has no USER: it runs as root"
     assert check.fix == (
-        "add `RUN useradd --system --uid 10001 --no-create-home app` and `USER 10001` "
-        'above line 13 (`CMD ["python", "-m", "service"]`)'
+        "add `RUN useradd --system --uid 10001 --no-create-home app && chown -R 10001 "
+        '/app/service/model` and `USER 10001` above line 13 (`CMD ["python", "-m", "service"]`) '
+        "(so that the service can write in /app/service/model; /tmp is writable by any user); "
+        "/root is unreadable for that user: install the packages into a virtualenv (/opt/venv, "
+        "`ENV PATH=/opt/venv/bin:$PATH`) and copy that instead"
     )
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from importlib import metadata
 
 from mlrelease.doctor.files import ignoring_rule, read_dockerignore
 from tests.unit.doctor.conftest import DOCKERIGNORE, MODEL, ServiceRepo
@@ -75,11 +75,13 @@ def test_unpinned_requirements_are_named_with_the_pin_to_write(service: ServiceR
         "not pinned: requirements-dev.txt:3 `ruff[dev]`; requirements.txt:3 `rich>=13`; "
         "requirements.txt:5 `not-installed-anywhere~=1.0`"
     )
+    # The versions of the service's .venv (VERSIONS), not of the environment running doctor.
     assert check.fix == (
-        f"pin them: requirements-dev.txt:3 `ruff=={metadata.version('ruff')}`; "
-        f"requirements.txt:3 `rich=={metadata.version('rich')}`; "
-        "requirements.txt:5 `not-installed-anywhere==X.Y.Z (the version you test with; "
-        "`pip index versions not-installed-anywhere`)`"
+        "pin them to the versions installed in .venv (./.venv): "
+        "requirements-dev.txt:3 `ruff[dev]==0.4.2`; requirements.txt:3 `rich==13.7.1`; "
+        "not installed in .venv: not-installed-anywhere; install them there "
+        "(`.venv/bin/python -m pip install -r requirements.txt`), run `pip freeze` in the "
+        "service's environment and pin them to what it lists"
     )
 
 
@@ -110,7 +112,7 @@ def test_a_missing_model_says_how_to_train_it(service: ServiceRepo) -> None:
 
     assert check.status == "fail"
     assert check.finding == f"no model at {MODEL} (model_path from default)"
-    assert check.fix == f"train it: `python -m service.train --output {MODEL}`"
+    assert check.fix == "train it: `python -m service.train`"
 
 
 def test_a_model_path_from_the_environment_is_named(service: ServiceRepo, monkeypatch) -> None:
@@ -119,7 +121,7 @@ def test_a_model_path_from_the_environment_is_named(service: ServiceRepo, monkey
     check = service.check("model")
 
     assert check.finding == "no model at models/other.joblib (model_path from env MODEL_PATH)"
-    assert check.fix == "train it: `python -m service.train --output models/other.joblib`"
+    assert check.fix == "train it: `python -m service.train`"
 
 
 def test_a_model_that_changed_after_training_fails(service: ServiceRepo) -> None:
@@ -134,18 +136,29 @@ def test_a_model_that_changed_after_training_fails(service: ServiceRepo) -> None
         check.finding
     )
     assert check.fix == (
-        f"retrain: `python -m service.train --output {MODEL}` "
-        "(or restore the model file model.json describes)"
+        "retrain it: `python -m service.train` (or restore the model file model.json describes)"
     )
 
 
-def test_a_model_without_metadata_fails(service: ServiceRepo) -> None:
+def test_a_model_without_metadata_is_checksummed_by_doctor(service: ServiceRepo) -> None:
     service.remove("service/model/model.json")
 
     check = service.check("model")
 
+    digest = hashlib.sha256(b"a trained model").hexdigest()
+    assert check.status == "ok"
+    assert check.finding == (
+        f"{MODEL} (0.0 kB), sha256 {digest[:12]} (no model.json to compare with)"
+    )
+
+
+def test_unreadable_metadata_fails(service: ServiceRepo) -> None:
+    service.write("service/model/model.json", "{not json")
+
+    check = service.check("model")
+
     assert check.status == "fail"
-    assert check.finding == "no readable metadata with a sha256 at service/model/model.json"
+    assert check.finding == f"service/model/model.json has no readable sha256 for {MODEL}"
 
 
 def test_a_model_kept_out_of_the_context_by_dockerignore_fails(service: ServiceRepo) -> None:

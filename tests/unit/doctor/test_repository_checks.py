@@ -28,17 +28,19 @@ def test_a_test_module_that_cannot_import_fails_collection(service: ServiceRepo)
 
     assert check.status == "fail"
     assert "in tests/test_train.py: ModuleNotFoundError: No module named " in check.finding
-    assert check.fix.startswith("run `python -m pytest --collect-only -q -p no:cacheprovider` ")
+    assert check.fix.startswith(
+        "run `.venv/bin/python -m pytest --collect-only -q -p no:cacheprovider` "
+    )
     assert "and fix tests/test_train.py" in check.fix
 
 
-def test_no_tests_at_all_fails_collection(service: ServiceRepo) -> None:
+def test_no_tests_at_all_warns(service: ServiceRepo) -> None:
     service.remove("tests/test_app.py")
     service.commit_all()
 
     check = service.check("tests.collect")
 
-    assert check.status == "fail"
+    assert check.status == "warn"
     assert check.finding.endswith("collected no tests")
     assert "test_*.py" in check.fix
 
@@ -47,7 +49,10 @@ def test_collectable_tests_are_counted(service: ServiceRepo) -> None:
     check = service.check("tests.collect")
 
     assert check.status == "ok"
-    assert check.finding.startswith("1 tests collected from the root")
+    assert check.finding == (
+        "1 tests collected from the root "
+        "(`.venv/bin/python -m pytest --collect-only -q -p no:cacheprovider`)"
+    )
 
 
 def test_a_home_directory_in_a_test_fails(service: ServiceRepo) -> None:
@@ -192,13 +197,13 @@ def test_a_key_not_read_from_secrets_fails(service: ServiceRepo, line: str) -> N
     )
 
 
-def test_no_workflow_fails(service: ServiceRepo) -> None:
+def test_no_workflow_warns(service: ServiceRepo) -> None:
     service.remove(".github/workflows/release.yml")
     service.commit_all()
 
     check = service.check("workflow")
 
-    assert check.status == "fail"
+    assert check.status == "warn"
     assert check.finding == "no workflow in .github/workflows: releases are made by hand"
     assert check.fix.startswith(
         "add .github/workflows/release.yml with steps `run: python -m pytest`"
@@ -228,7 +233,7 @@ def test_a_workflow_must_test_and_release(
 
     check = service.check("workflow")
 
-    assert check.status == "fail"
+    assert check.status == "warn"
     assert check.finding == (
         "no workflow both runs the tests and calls mlrelease: "
         f".github/workflows/release.yml {missing}"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mlrelease.build.sizes import MB, BuildRecord, record_build
+from mlrelease.build.sizes import MB
 from mlrelease.config.settings import load_settings
+from mlrelease.history import BuildRecord, record_build
 from tests.unit.doctor.conftest import ServiceRepo
 
 

@@ -43,6 +43,7 @@ FACTS = PushFacts(
     force=False,
     aliases=(),
     released=(),
+    smoke={IMAGE_ID: "passed"},
 )
 
 
@@ -215,3 +216,27 @@ def test_the_plan_carries_the_notes_of_aliases_left_behind() -> None:
 
     assert plan.aliases == ()
     assert plan.notes == ("latest stays at v1.4.3, which is newer than v1.4.1",)
+
+
+# The smoke test
+
+
+def test_an_image_never_smoke_tested_is_pushed_with_a_warning() -> None:
+    plan = plan_push(replace(FACTS, smoke={}))
+
+    assert plan.warnings == (
+        "svc:v1.4.3 was never smoke-tested (`mlrelease smoke svc:v1.4.3`; --require-smoke refuses)",
+    )
+
+
+def test_a_failed_smoke_test_is_a_warning_or_with_require_smoke_a_refusal() -> None:
+    failed = replace(FACTS, smoke={IMAGE_ID: "failed"})
+
+    assert "failed its smoke test" in plan_push(failed).warnings[0]
+    error = refusal(replace(failed, require_smoke=True))
+    assert error.message == "svc:v1.4.3 failed its smoke test, and require_smoke is set"
+
+
+def test_require_smoke_refuses_an_image_never_tested_and_passes_a_tested_one() -> None:
+    assert "never smoke-tested" in refusal(replace(FACTS, smoke={}, require_smoke=True)).message
+    assert plan_push(replace(FACTS, smoke={IMAGE_ID: "passed"}, require_smoke=True)).warnings == ()
