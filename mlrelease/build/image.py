@@ -3,7 +3,8 @@
 docker-py has no BuildKit: this is the classic builder, which is what the Dockerfile is written
 for, so BuildKit-only syntax is refused before the engine is asked. Build failures arrive as
 stream items, not exceptions, so every item is inspected. `build` is the whole of
-`mlrelease build`: plan, cache sources, build, size history and budget, smoke test.
+`mlrelease build`: the builder (builders.py; BuildKit runs in buildkit.py), plan, cache
+sources, build, size history and budget, smoke test.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from mlrelease import labels as label_keys
 from mlrelease.build.base_image import BasePlan, engine_base
+from mlrelease.build.builders import build_secrets, check_classic, choose_builder
 from mlrelease.build.dockerfile import buildkit_only
 from mlrelease.build.dockerfile import read as read_dockerfile
 from mlrelease.build.plan import head_revision, plan_build
@@ -262,10 +264,13 @@ def build(
     """
 
     choice = choose_builder(settings.builder, settings.source("builder"), os.environ)
-    secrets = build_secrets(settings)
+    secrets = build_secrets(settings.secrets, settings.root, settings.source("secrets"))
     if choice.cli is None:
         check_classic(
-            cache_from=cache_from, cache_to=cache_to, secrets=bool(secrets), platform=settings.platform
+            cache_from=cache_from,
+            cache_to=cache_to,
+            secrets=bool(secrets),
+            platform=settings.platform,
         )
     check_build_inputs(settings.path("context"), settings.path("dockerfile"), choice.name)
     plan = plan_build(settings, GitRepo.discover(settings.root))
@@ -301,16 +306,16 @@ def build(
                 )
             else:
                 built = build_image(
-                context=settings.path("context"),
-                dockerfile=dockerfile,
-                tags=plan.tags,
-                buildargs=plan.buildargs,
-                labels=image_labels,
-                network_mode=settings.build_network,
-                nocache=no_cache,
-                cache_from=usable,
-                on_log=on_log,
-                client=client,
+                    context=settings.path("context"),
+                    dockerfile=dockerfile,
+                    tags=plan.tags,
+                    buildargs=plan.buildargs,
+                    labels=image_labels,
+                    network_mode=settings.build_network,
+                    nocache=no_cache,
+                    cache_from=usable,
+                    on_log=on_log,
+                    client=client,
                 )
         if base.image_id is None:  # the builder pulled it: now the engine knows it
             base = engine_base(client, plan.base.name)

@@ -34,6 +34,31 @@ def build(
             help="Reuse the layers of this image (pulled first if absent); repeatable.",
         ),
     ] = None,
+    cache_to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cache-to",
+            metavar="SPEC",
+            help="BuildKit: export the cache (type=inline|registry,ref=R|gha|local,dest=D); "
+            "repeatable.",
+        ),
+    ] = None,
+    builder: Annotated[
+        str | None,
+        typer.Option("--builder", metavar="classic|buildkit|auto", help="Override `builder`."),
+    ] = None,
+    platform: Annotated[
+        str | None,
+        typer.Option("--platform", metavar="OS/ARCH", help="BuildKit: override `platform`."),
+    ] = None,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret",
+            metavar="id=ID,src=PATH",
+            help="BuildKit: a build secret, instead of `secrets`; repeatable.",
+        ),
+    ] = None,
     size_budget_mb: SizeBudgetOption = None,
     size_warn_mb: SizeWarnOption = None,
     smoke: Annotated[
@@ -53,13 +78,21 @@ def build(
         flags={
             "base_image": Flag("--base-image", base_image),
             "build_network": Flag("--network", network),
+            "builder": Flag("--builder", builder),
+            "platform": Flag("--platform", platform),
+            "secrets": Flag("--secret", secret or None),
             "size_budget_mb": Flag("--size-budget-mb", size_budget_mb),
             "size_warn_mb": Flag("--size-warn-mb", size_warn_mb),
         }
     )
     with progress.build_progress(out, quiet=quiet) as on_log:
         result = build_image(
-            settings, no_cache=no_cache, cache_from=cache_from or (), smoke=smoke, on_log=on_log
+            settings,
+            no_cache=no_cache,
+            cache_from=cache_from or (),
+            cache_to=cache_to or (),
+            smoke=smoke,
+            on_log=on_log,
         )
     return out.emit(result)
 

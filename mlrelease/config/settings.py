@@ -161,6 +161,46 @@ class Settings:
         )
 
 
+def choice(allowed: tuple[str, ...]) -> Callable[[object], str]:
+    """One of `allowed`, case-insensitive."""
+
+    def parse(value: object) -> str:
+        text = str(value).strip().lower() if isinstance(value, str) else ""
+        if text not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
+def build_secrets(value: object) -> tuple[tuple[str, str], ...]:
+    """(id, source path) pairs from `id=ID,src=PATH` strings (an array, or `;`-separated in a
+    variable or flag) or a table of ID = PATH. The source is read only by the build."""
+    if isinstance(value, dict):
+        pairs = [(str(key), item) for key, item in value.items()]
+    else:
+        if isinstance(value, str):
+            items: list[object] = [item for item in value.split(";") if item.strip()]
+        elif isinstance(value, list | tuple):
+            items = list(value)
+        else:
+            raise ValueError("expected an array of `id=ID,src=PATH` strings or a table")
+        pairs = []
+        for item in items:
+            if not isinstance(item, str):
+                raise ValueError("expected `id=ID,src=PATH` strings")
+            fields = dict(part.strip().split("=", 1) for part in item.split(",") if "=" in part)
+            if set(fields) != {"id", "src"}:
+                raise ValueError(f"expected `id=ID,src=PATH`, got {item.strip()[:60]!r}")
+            pairs.append((fields["id"], fields["src"]))
+    for secret_id, source in pairs:
+        if not _SECRET_ID.fullmatch(secret_id):
+            raise ValueError(f"secret id {secret_id[:60]!r} is not letters, digits, _ . -")
+        if not isinstance(source, str) or not source.strip():
+            raise ValueError(f"secret {secret_id!r} needs a source file path")
+    return tuple((secret_id, str(source).strip()) for secret_id, source in pairs)
+
+
 @dataclass(frozen=True)
 class KeySpec:
     """A configuration key: how to parse it, its default and its runbook aliases."""
@@ -283,46 +323,6 @@ KEYS: tuple[KeySpec, ...] = (
     ),
 )
 KEY_NAMES = tuple(spec.name for spec in KEYS)
-
-
-def choice(allowed: tuple[str, ...]) -> Callable[[object], str]:
-    """One of `allowed`, case-insensitive."""
-
-    def parse(value: object) -> str:
-        text = str(value).strip().lower() if isinstance(value, str) else ""
-        if text not in allowed:
-            raise ValueError(f"expected one of {', '.join(allowed)}")
-        return text
-
-    return parse
-
-
-def build_secrets(value: object) -> tuple[tuple[str, str], ...]:
-    """(id, source path) pairs from `id=ID,src=PATH` strings (an array, or `;`-separated in a
-    variable or flag) or a table of ID = PATH. The source is read only by the build."""
-    if isinstance(value, dict):
-        pairs = [(str(key), item) for key, item in value.items()]
-    else:
-        if isinstance(value, str):
-            items: list[object] = [item for item in value.split(";") if item.strip()]
-        elif isinstance(value, list | tuple):
-            items = list(value)
-        else:
-            raise ValueError("expected an array of `id=ID,src=PATH` strings or a table")
-        pairs = []
-        for item in items:
-            if not isinstance(item, str):
-                raise ValueError("expected `id=ID,src=PATH` strings")
-            fields = dict(part.strip().split("=", 1) for part in item.split(",") if "=" in part)
-            if set(fields) != {"id", "src"}:
-                raise ValueError(f"expected `id=ID,src=PATH`, got {item.strip()[:60]!r}")
-            pairs.append((fields["id"], fields["src"]))
-    for secret_id, source in pairs:
-        if not _SECRET_ID.fullmatch(secret_id):
-            raise ValueError(f"secret id {secret_id[:60]!r} is not letters, digits, _ . -")
-        if not isinstance(source, str) or not source.strip():
-            raise ValueError(f"secret {secret_id!r} needs a source file path")
-    return tuple((secret_id, str(source).strip()) for secret_id, source in pairs)
 
 
 @dataclass(frozen=True)

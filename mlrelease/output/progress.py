@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from mlrelease.results.push import PushEvent
 
 _STEP = re.compile(r"Step (\d+)/(\d+) : (.*)")
+# BuildKit's plain progress: `#7 [stage-1 3/3] RUN ...` starts a step (x of y in its stage).
+_BUILDKIT_STEP = re.compile(r"#\d+ \[(?:(\S+) )?(\d+)/(\d+)\] (.*)")
+_BUILDKIT_NOTE = re.compile(r"#\d+ (?:CACHED|ERROR: .*)")
 
 
 @contextmanager
@@ -74,7 +77,14 @@ def build_progress(out: Output, *, quiet: bool = False) -> Iterator[Callable[[st
         return
     console = out.live_console()
     if console is None:
-        yield out.build_log
+
+        def plain(line: str) -> None:
+            if _BUILDKIT_STEP.match(line) or _BUILDKIT_NOTE.fullmatch(line):
+                out.note(line)
+            else:
+                out.build_log(line)
+
+        yield plain
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -91,6 +101,12 @@ def build_progress(out: Output, *, quiet: bool = False) -> Iterator[Callable[[st
             if match := _STEP.match(line):
                 step, total, what = int(match[1]), int(match[2]), match[3]
                 progress.update(task, completed=step - 1, total=total, description=what[:60])
+            elif match := _BUILDKIT_STEP.match(line):
+                step, total = int(match[2]), int(match[3])
+                what = f"{match[1]} {match[4]}" if match[1] else match[4]
+                progress.update(task, completed=step - 1, total=total, description=what[:60])
+            elif line.endswith(" CACHED") and _BUILDKIT_NOTE.fullmatch(line):
+                progress.update(task, description=f"{progress.tasks[0].description[:52]} CACHED")
             elif out.verbose:
                 progress.console.print(redact(line), style="dim", markup=False, highlight=False)
 

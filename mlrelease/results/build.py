@@ -83,11 +83,13 @@ class ModelReport:
 
     files: tuple[ModelFile, ...]
     sklearn_version: str | None = None
+    metric: str | None = None  # the headline metric from the metadata, `accuracy=0.9649`
 
     def to_data(self) -> dict[str, Any]:
         return {
             "files": [file.to_data() for file in self.files],
             "sklearn_version": self.sklearn_version,
+            "metric": self.metric,
         }
 
 

@@ -45,6 +45,9 @@ def _build(path: Path, image: str, base_image: str, *args: str) -> subprocess.Co
         MLRELEASE_IMAGE=image,
         MLRELEASE_BASE_IMAGE=base_image,
         MLRELEASE_BUILD_NETWORK=os.environ.get("MLRELEASE_BUILD_NETWORK", "host"),
+        # The base-image checks read the classic builder's history (BuildKit's shows
+        # <missing> for the base's layers).
+        MLRELEASE_BUILDER="classic",
         NO_COLOR="1",
         GIT_CONFIG_GLOBAL=os.devnull,
     )

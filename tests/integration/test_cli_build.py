@@ -47,6 +47,9 @@ def _mlrelease(repo: Path, base_image: str, *args: str, **extra: str):
         **os.environ,
         "MLRELEASE_BASE_IMAGE": base_image,
         "MLRELEASE_BUILD_NETWORK": "host",
+        # These tests are of the classic builder's log, cache and refusals (test_buildkit.py
+        # has BuildKit's); `auto` would pick BuildKit where a CLI has it.
+        "MLRELEASE_BUILDER": "classic",
         "NO_COLOR": "1",
         **extra,
     }
