@@ -14,6 +14,7 @@ BASE_DIGEST = "org.opencontainers.image.base.digest"  # its registry digest, whe
 
 MODEL_SHA256 = "org.mlrelease.model.sha256"
 MODEL_SKLEARN_VERSION = "org.mlrelease.model.sklearn_version"  # only when the metadata says
+MODEL_METRIC = "org.mlrelease.model.metric"  # the headline metric, accuracy=0.9649
 # Several model files: `{"path": "sha256", ...}` as compact JSON, keys sorted; MODEL_SHA256 is
 # then the sha256 of this label's text.
 MODEL_FILES = "org.mlrelease.model.files"

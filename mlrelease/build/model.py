@@ -64,6 +64,7 @@ def check_model(settings: Settings, spec: ModelSpec) -> ModelReport:
     train = f"`{settings.train_command}`"
     files = []
     versions = set()
+    metric: str | None = None
     for relative in spec.paths:
         path = settings.root / relative
         if not path.is_file():
@@ -89,6 +90,7 @@ def check_model(settings: Settings, spec: ModelSpec) -> ModelReport:
                 )
         if version := metadata.get("sklearn_version"):
             versions.add(version)
+        metric = metric or headline_metric(metadata.get("metrics"))
         files.append(
             ModelFile(
                 path=Path(relative).as_posix(),
@@ -99,7 +101,18 @@ def check_model(settings: Settings, spec: ModelSpec) -> ModelReport:
         )
     # One scikit-learn version is a fact about the model; several disagree, and none is known.
     sklearn = versions.pop() if len(versions) == 1 else None
-    return ModelReport(files=tuple(files), sklearn_version=sklearn)
+    return ModelReport(files=tuple(files), sklearn_version=sklearn, metric=metric)
+
+
+def headline_metric(metrics: object) -> str | None:
+    """`accuracy=0.9649`: the first numeric metric a model's metadata records, for the label
+    that `releases` shows; None without one."""
+    if not isinstance(metrics, dict):
+        return None
+    for name, value in metrics.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return f"{name}={value:.4g}"
+    return None
 
 
 def file_sha256(path: Path) -> str:

@@ -114,6 +114,8 @@ def model_labels(model: ModelReport | None) -> dict[str, str]:
         found[labels.MODEL_SHA256] = hashlib.sha256(combined.encode("utf-8")).hexdigest()
     if model.sklearn_version:
         found[labels.MODEL_SKLEARN_VERSION] = model.sklearn_version
+    if model.metric:
+        found[labels.MODEL_METRIC] = model.metric
     return found
 
 

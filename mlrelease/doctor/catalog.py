@@ -7,6 +7,7 @@ concurrently with the others and is skipped by `--offline`.
 from __future__ import annotations
 
 from mlrelease.doctor import (
+    builder,
     cloud,
     config,
     dockerfile,
@@ -14,6 +15,7 @@ from mlrelease.doctor import (
     files,
     git,
     secrets,
+    signing,
     size,
     testsuite,
     workflow,
@@ -23,6 +25,7 @@ from mlrelease.doctor.frame import CheckSpec, LocalCheck, RemoteCheck
 CHECKS: tuple[CheckSpec, ...] = (
     LocalCheck("config", "Configuration is valid", config.check_config),
     LocalCheck("engine", "Docker engine answers", engine.check_engine),
+    LocalCheck("builder", "A builder for the Dockerfile", builder.check_builder),
     LocalCheck("dockerfile.present", "Dockerfile present", dockerfile.check_present),
     LocalCheck("dockerfile.multi-stage", "Multi-stage build", dockerfile.check_multi_stage),
     LocalCheck("dockerfile.slim-base", "Slim runtime base image", dockerfile.check_slim_base),
@@ -59,6 +62,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     ),
     LocalCheck("workflow", "A workflow runs the tests and mlrelease", workflow.check_workflow),
     LocalCheck("size", "The last build is within the size budget", size.check_size),
+    LocalCheck("signing", "Releases are signed", signing.check_signing),
     RemoteCheck("credentials", "Google credentials parse and refresh", cloud.check_credentials),
     RemoteCheck("repository", "The release repository exists", cloud.check_repository),
     RemoteCheck("permission", "Uploads to the repository are allowed", cloud.check_permission),

@@ -8,7 +8,7 @@ this module never imports the results: a command loads only its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -301,13 +301,14 @@ def _present_releases(result: ReleasesResult) -> View:
             entry.digest[:19],
             _mb(entry.compressed_size_bytes),
             entry.upload_time or "-",
+            (entry.model_sha256 or "-")[:12],
+            entry.model_metric or "-",
         )
         for entry in result.releases
     )
     count = f"{len(rows)} release{'s' if len(rows) != 1 else ''} in {result.repository}"
-    return View(
-        table=Table(("VERSION", "TAGS", "DIGEST", "SIZE", "UPLOADED"), rows), notes=(Note(count),)
-    )
+    columns = ("VERSION", "TAGS", "DIGEST", "SIZE", "UPLOADED", "MODEL", "METRIC")
+    return View(table=Table(columns, rows), notes=(Note(count),))
 
 
 @_for(_PRESENTERS)
@@ -423,7 +424,27 @@ def _push_summary(result: PushResult) -> str | None:
     ]
     if result.aliases:
         rows.append(("aliases", ", ".join(f"`{a}`" for a in result.aliases)))
-    return "### mlrelease push\n\n" + markdown_table(("", ""), rows)
+    summary = "### mlrelease push\n\n" + markdown_table(("", ""), rows)
+    if result.changes:
+        summary += "\n" + _changes_summary(result.changes)
+    return summary
+
+
+def _changes_summary(changes: Mapping[str, Any]) -> str:
+    """The diff against the previous release, as `mlrelease diff` gives it, in Markdown."""
+    rows = [
+        (f"{p['kind']} `{p['name']}`", p.get("change", ""), p["before"] or "-", p["after"] or "-")
+        for p in changes["packages"]
+    ]
+    rows += [
+        (v["name"], "changed", v["before"] or "-", v["after"] or "-")
+        for v in changes["values"]
+        if v["changed"]
+    ]
+    title = f"#### Changes since {changes['before']['tag']}\n\n"
+    if not rows:
+        return title + "none\n"
+    return title + markdown_table(("", "", "before", "after"), rows)
 
 
 @_for(_PRESENTERS)

@@ -210,6 +210,7 @@ class Publish:
         self.attempts = 0
         self.pushed = False
         self.sent: str | None = None  # the digest the engine reported, once it has
+        self.leftover: ImageRef | None = None  # a temporary tag that could not be removed
         self.warnings = list(plan.warnings)
 
     def release_tag(self) -> Manifest:
@@ -292,6 +293,7 @@ class Publish:
         try:
             self.target.delete_tag(temporary.tag or "")
         except MlreleaseError as err:
+            self.leftover = temporary
             self.warnings.append(f"the temporary tag {temporary} is left: {err.message}")
 
     def _untag_locally(self, ref: ImageRef) -> None:
@@ -305,6 +307,8 @@ class Publish:
     def failure(self, err: MlreleaseError) -> MlreleaseError:
         """`err` saying whether the image had landed, with the push's data for the envelope."""
         landed = f"the image had landed as {self.sent}" if self.sent else "nothing had landed"
+        if self.leftover is not None:
+            landed += f", under the temporary tag {self.leftover.tag}, which is left to delete"
         data = {"attempts": self.attempts, **(err.data or {}), "landed_digest": self.sent}
         if self.deadline.expired():
             return ExternalServiceError(

@@ -1,11 +1,12 @@
 """The releases in the registry: every image of the configured name that carries a version tag,
-newest first by semver."""
+newest first by semver, with the model each serves (read from the image's labels)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlrelease import labels
 from mlrelease.results.push import ReleaseEntry, ReleasesResult
 from mlrelease.versions.rules import parse_tag
 
@@ -24,6 +25,7 @@ def list_releases(settings: Settings, *, key_file: Path | None = None) -> Releas
         if not versions:
             continue
         newest = versions[-1]
+        found = target.image_labels(image.digest)
         entries.append(
             (
                 newest,
@@ -34,6 +36,8 @@ def list_releases(settings: Settings, *, key_file: Path | None = None) -> Releas
                     uri=image.uri,
                     compressed_size_bytes=image.compressed_size_bytes,
                     upload_time=image.upload_time.isoformat() if image.upload_time else None,
+                    model_sha256=found.get(labels.MODEL_SHA256),
+                    model_metric=found.get(labels.MODEL_METRIC),
                 ),
             )
         )

@@ -103,6 +103,20 @@ class Target:
         """The manifest the registry holds under `tag` (None: the tag is free)."""
         return self.registry.manifest(self.repository.path, tag)
 
+    def image_labels(self, digest: str) -> dict[str, str]:
+        """The labels in the image config of the manifest `digest` ({} for an index, or an
+        image without labels)."""
+        import json
+
+        found = self.registry.manifest(self.repository.path, digest)
+        if found is None or not found.config_digest:
+            return {}
+        config = self.registry.blob(self.repository.path, found.config_digest, max_bytes=4 << 20)
+        if config is None:
+            return {}
+        document = json.loads(config)
+        return dict((document.get("config") or {}).get("Labels") or {})
+
     def tags(self) -> list[str]:
         """Every tag of the release repository (for the aliases, which only move forward)."""
         return self.registry.tags(self.repository.path)

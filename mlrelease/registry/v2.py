@@ -265,21 +265,11 @@ class RegistryClient:
                 hint=f"check that the registry at {self.host} is up and reachable",
             ) from None
 
-    def has_blob(self, path: str, digest: str) -> bool:
-        """Whether the repository `path` holds the blob `digest`."""
-        response = self._send_authorized(
-            "HEAD", f"/{path}/blobs/{digest}", scope=f"repository:{path}:pull"
-        )
-        if response.status_code == 404:
-            return False
-        self._raise_for(response, f"{path}@{digest}")
-        return True
-
     def put_blob(self, path: str, data: bytes) -> str:
         """Upload `data` as a blob of `path` (monolithic: POST, then PUT with the digest),
         unless the registry holds it already; its digest."""
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        if self.has_blob(path, digest):
+        if self.blob_exists(path, digest):
             return digest
         scope = f"repository:{path}:push,pull"
         started = self._send_authorized("POST", f"/{path}/blobs/uploads/", scope=scope)

@@ -27,6 +27,7 @@ class PushResult:
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # aliases left where they are, and why
     attached: Mapping[str, Any] | None = None  # signature, SBOM, provenance (when signed)
+    changes: Mapping[str, Any] | None = None  # `diff` from the previous release (in Actions)
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -45,6 +46,7 @@ class PushResult:
             "warnings": list(self.warnings),
             "notes": list(self.notes),
             "attached": dict(self.attached) if self.attached is not None else None,
+            "changes": dict(self.changes) if self.changes is not None else None,
         }
 
     def github_outputs(self) -> dict[str, str]:
@@ -70,6 +72,8 @@ class ReleaseEntry:
     uri: str
     compressed_size_bytes: int
     upload_time: str | None  # RFC 3339; None where the registry does not say
+    model_sha256: str | None = None  # from the image's labels
+    model_metric: str | None = None  # the headline metric, `accuracy=0.9649`
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -79,6 +83,8 @@ class ReleaseEntry:
             "uri": self.uri,
             "compressed_size_bytes": self.compressed_size_bytes,
             "upload_time": self.upload_time,
+            "model_sha256": self.model_sha256,
+            "model_metric": self.model_metric,
         }
 
 

@@ -143,9 +143,37 @@ def push_signed(
     attached = sign_release(settings, tag, pushed.digest, key_file=key_file)
     if attached is None:
         return pushed
-    return replace(
-        pushed, attached=attached.to_data(), warnings=pushed.warnings + attached.warnings
-    )
+    warnings = pushed.warnings + attached.warnings
+    changes = _changes_since_the_last_release(settings, tag, key_file)
+    return replace(pushed, attached=attached.to_data(), warnings=warnings, changes=changes)
+
+
+def _changes_since_the_last_release(
+    settings: Settings, tag: str, key_file: Path | None
+) -> Mapping[str, object] | None:
+    """For the job summary in GitHub Actions only: `diff` from the highest release below `tag`
+    in the registry to `tag`; None elsewhere, for a first release, or without its SBOM."""
+    import os
+
+    from mlrelease.errors import MlreleaseError
+    from mlrelease.registry.target import open_target
+    from mlrelease.supply.diff import diff_releases
+    from mlrelease.versions.rules import parse_tag
+
+    version = parse_tag(tag)
+    if not os.environ.get("GITHUB_STEP_SUMMARY") or version is None or version.prerelease:
+        return None
+    try:
+        older = [
+            (found, name)
+            for name in open_target(settings, key_file=key_file).tags()
+            if (found := parse_tag(name)) is not None and not found.prerelease and found < version
+        ]
+        if not older:
+            return None
+        return diff_releases(settings, max(older)[1], tag, key_file=key_file).to_data()
+    except MlreleaseError:
+        return None  # a release pushed before signing has no SBOM to compare
 
 
 def _sbom_document(

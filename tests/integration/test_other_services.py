@@ -105,3 +105,6 @@ def test_a_service_of_another_shape_is_released_end_to_end(released_service, reg
     assert listed.returncode == 0, listed.stderr
     (release,) = json.loads(listed.stdout)["data"]["releases"]
     assert (release["version"], release["digest"]) == ("0.1.0", push_data["digest"])
+    # The model it serves, read back from the image's labels through the registry.
+    labels = json.loads(at_tag.stdout)["data"]["labels"]
+    assert release["model_sha256"] == labels.get("org.mlrelease.model.sha256")

@@ -289,3 +289,30 @@ def test_diff_shows_one_package_and_the_model(rel, docker_client, keys):
     table = rel.mlrelease("diff", "v0.1.0", "v0.2.0")
     assert table.returncode == 0, table.stderr
     assert "pypi numpy" in table.stdout and "2.4.7" in table.stdout
+
+
+def test_a_push_in_actions_summarises_the_changes_since_the_last_release(
+    rel, docker_client, keys, tmp_path
+) -> None:
+    summary = tmp_path / "summary.md"
+    signed = {"MLRELEASE_SIGNING_KEY": keys.private_pem, "GITHUB_STEP_SUMMARY": str(summary)}
+    rel.repo.tag("v0.3.0", annotated=True)
+    build_release_image(docker_client, rel, "v0.3.0", packages=PACKAGES, model=b"model-3")
+    assert rel.mlrelease("push", "v0.3.0", **signed).returncode == 0
+    rel.repo.commit("numpy 2.4.7")
+    rel.repo.tag("v0.4.0", annotated=True)
+    newer = {**PACKAGES, "numpy": "2.4.7"}
+    build_release_image(docker_client, rel, "v0.4.0", packages=newer, model=b"model-3")
+    summary.write_text("")
+
+    pushed = rel.mlrelease("--json", "push", "v0.4.0", **signed)
+
+    assert pushed.returncode == 0, pushed.stderr
+    changes = json.loads(pushed.stdout)["data"]["changes"]
+    assert changes, pushed.stderr
+    assert [(p["name"], p["before"], p["after"]) for p in changes["packages"]] == [
+        ("numpy", "2.4.6", "2.4.7")
+    ]
+    text = summary.read_text()
+    assert "#### Changes since v0.3.0" in text
+    assert "| pypi `numpy` | changed | 2.4.6 | 2.4.7 |" in text

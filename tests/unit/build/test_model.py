@@ -167,3 +167,12 @@ def test_the_missing_one_of_several_files_is_named(tmp_path: Path) -> None:
         check_model(settings, spec)
 
     assert caught.value.message.startswith("the model file b.joblib does not exist (from ")
+
+
+def test_the_headline_metric_is_the_first_number_the_metadata_records() -> None:
+    from mlrelease.build.model import headline_metric
+
+    assert headline_metric({"accuracy": 0.96491228, "f1": 0.97}) == "accuracy=0.9649"
+    assert headline_metric({"note": "x", "auc": 1}) == "auc=1"
+    assert headline_metric({"flag": True}) is None
+    assert headline_metric(None) is None

@@ -27,11 +27,12 @@ from mlrelease.output.render import Output
 from tests.unit.doctor.conftest import ServiceRepo
 
 Run = Callable[..., Result]
-# `engine` is left out (no engine in unit tests); `size` skips (nothing built yet).
+# `engine` is left out (no engine in unit tests); `size` skips (nothing built yet); `signing`
+# warns (no key is configured).
 LOCAL_IDS = [
     spec.id
     for spec in catalog.CHECKS
-    if isinstance(spec, LocalCheck) and spec.id not in ("engine", "size")
+    if isinstance(spec, LocalCheck) and spec.id not in ("engine", "size", "signing")
 ]
 REMOTE_IDS = [spec.id for spec in catalog.CHECKS if isinstance(spec, RemoteCheck)]
 
@@ -46,6 +47,7 @@ def test_a_healthy_service_passes_every_local_check(service: ServiceRepo) -> Non
     assert [(c.id, c.status) for c in report.checks] == [
         *((i, "ok") for i in LOCAL_IDS),
         ("size", "skip"),
+        ("signing", "warn"),
         *((i, "skip") for i in REMOTE_IDS),
     ]
     assert report.exit_code == 0
@@ -189,7 +191,9 @@ def test_json_lists_every_check_with_a_summary(service: ServiceRepo, run: Run) -
     assert (envelope["command"], envelope["ok"], envelope["exit_code"]) == ("doctor", False, 1)
     data = envelope["data"]
     checks = {check["id"]: check for check in data["checks"]}
-    assert set(checks) == (set(LOCAL_IDS) | {"size"} | set(REMOTE_IDS)) - {"tests.collect"}
+    assert set(checks) == (set(LOCAL_IDS) | {"size", "signing"} | set(REMOTE_IDS)) - {
+        "tests.collect"
+    }
     assert set(checks["dockerfile.present"]) == {
         "id",
         "title",
