@@ -98,3 +98,21 @@ def test_diff_of_two_releases_in_artifact_registry(rel, docker_client):
     changed = [v["name"] for v in data["values"] if v["changed"]]
     assert "model /app/service/model/model.joblib sha256" in changed
     assert (data["before"]["digest"], data["after"]["digest"]) == tuple(digests)
+
+
+def test_push_with_a_signing_key_signs_in_artifact_registry_and_verify_passes(
+    rel, docker_client
+) -> None:
+    keys = new_key_pair()
+    rel.repo.tag("v2.0.0", annotated=True)
+    build_release_image(docker_client, rel, "v2.0.0", packages=PACKAGES, model=b"model")
+
+    pushed = rel.mlrelease("--json", "push", "v2.0.0", MLRELEASE_SIGNING_KEY=keys.private_pem)
+
+    assert pushed.returncode == 0, pushed.stderr
+    data = json.loads(pushed.stdout)["data"]
+    assert data["target"] == "artifact-registry"
+    assert data["attached"]["referrers"] == "Artifact Registry attachments"
+    verified = rel.mlrelease("--json", "verify", "v2.0.0", MLRELEASE_VERIFY_KEY=keys.public_pem)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert {c["status"] for c in json.loads(verified.stdout)["data"]["checks"]} == {"ok"}
