@@ -585,6 +585,9 @@ def _present_diff(result: DiffResult) -> View:
     ]
     if same:
         notes.append(Note(f"unchanged: {', '.join(same)}", "detail"))
+    if result.commits is not None:
+        notes.append(Note(f"{len(result.commits)} commits from {result.before} to {result.after}"))
+        notes += [Note(f"  {commit}") for commit in result.commits]
     return View(
         table=Table(("WHAT", "CHANGE", result.before, result.after), tuple(rows)),
         notes=tuple(notes),

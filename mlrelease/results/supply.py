@@ -180,6 +180,7 @@ class DiffResult:
     after_digest: str
     packages: tuple[PackageChange, ...]
     values: tuple[ValueChange, ...]  # models, base image, compressed size
+    commits: tuple[str, ...] | None = None  # `<sha7> <subject>`, newest first; None: no git
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -187,4 +188,5 @@ class DiffResult:
             "after": {"tag": self.after, "digest": self.after_digest},
             "packages": [change.to_data() for change in self.packages],
             "values": [value.to_data() for value in self.values],
+            "commits": list(self.commits) if self.commits is not None else None,
         }

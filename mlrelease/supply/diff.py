@@ -1,8 +1,10 @@
 """`mlrelease diff vA vB`: what changed between two releases, from the registry alone.
 
 Packages added, removed or changed come from the two attached SBOMs; the model files' sha256
-from the SBOMs too; the base image from the images' labels (`org.opencontainers.image.base.*`,
-else the provenance's resolved dependencies); the compressed size from the manifests.
+from the SBOMs too, and the model's headline metric from the images' labels; the base image
+from the labels (`org.opencontainers.image.base.*`, else the provenance's resolved
+dependencies); the compressed size from the manifests. The commits between the two tags come
+from git when the repository holds both tags (none, without it).
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ def diff_releases(
     old_sbom, new_sbom = _sbom(target, old, before), _sbom(target, new, after)
     values = [
         *_model_changes(old_sbom, new_sbom),
+        ValueChange(
+            "model metric",
+            target.image_labels(old.digest).get(labels.MODEL_METRIC),
+            target.image_labels(new.digest).get(labels.MODEL_METRIC),
+        ),
         ValueChange("base image", _base(target, old), _base(target, new)),
         ValueChange(
             "compressed size",
@@ -48,7 +55,21 @@ def diff_releases(
         after_digest=new.digest,
         packages=tuple(package_changes(old_sbom, new_sbom)),
         values=tuple(values),
+        commits=_commits(settings, before, after),
     )
+
+
+def _commits(settings: Settings, before: str, after: str) -> tuple[str, ...] | None:
+    """The commits from `before` to `after`, from git where the project is a repository that
+    holds both tags; None where it is not (the registry alone cannot say)."""
+    from mlrelease.errors import MlreleaseError
+    from mlrelease.versions.git import GitRepo
+
+    try:
+        found = GitRepo.discover(settings.root).commits_between(before, after)
+    except MlreleaseError:
+        return None
+    return tuple(found) if found is not None else None
 
 
 def package_changes(before: dict[str, Any], after: dict[str, Any]) -> list[PackageChange]:

@@ -307,6 +307,14 @@ class GitRepo:
             matches.append((path.removeprefix(prefix), int(number), text))
         return matches
 
+    def commits_between(self, older: str, newer: str) -> list[str] | None:
+        """`<sha7> <subject>` of each commit in `newer` but not in `older` (revisions or
+        tags), newest first; None when either is not in this repository."""
+        proc = self._git("log", "--format=%h %s", "--abbrev=7", f"{older}..{newer}", "--")
+        if proc.returncode != 0:
+            return None
+        return [line for line in proc.stdout.splitlines() if line.strip()]
+
     def show_file(self, path: str, revision: str | None = None) -> str | None:
         """The text of `path` in `revision`'s tree, or in the index without one; None when it
         is not there or is not UTF-8 text."""

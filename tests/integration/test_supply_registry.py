@@ -286,6 +286,9 @@ def test_diff_shows_one_package_and_the_model(rel, docker_client, keys):
     assert model["before"] == hashlib.sha256(b"model-1").hexdigest()
     assert model["after"] == hashlib.sha256(b"model-2").hexdigest()
     assert set(changed) <= {"compressed size"}  # the layer's bytes differ with the model
+    # From git, where the repository holds both tags: the one commit between them.
+    (commit,) = data["commits"]
+    assert commit.endswith(" retrain, bump numpy")
     table = rel.mlrelease("diff", "v0.1.0", "v0.2.0")
     assert table.returncode == 0, table.stderr
     assert "pypi numpy" in table.stdout and "2.4.7" in table.stdout
