@@ -3,8 +3,8 @@
 Packages added, removed or changed come from the two attached SBOMs; the model files' sha256
 from the SBOMs too, and the model's headline metric from the images' labels; the base image
 from the labels (`org.opencontainers.image.base.*`, else the provenance's resolved
-dependencies); the compressed size from the manifests. The commits between the two tags come
-from git when the repository holds both tags (none, without it).
+dependencies); the compressed size from the manifests, the uncompressed one from the SBOMs.
+The commits between the two tags come from git when the repository holds both tags.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def diff_releases(
             str(old.compressed_size_bytes),
             str(new.compressed_size_bytes),
         ),
+        ValueChange("uncompressed size", sbom.image_size(old_sbom), sbom.image_size(new_sbom)),
     ]
     return DiffResult(
         before=before,

@@ -57,13 +57,26 @@ def model_paths_in_context(settings: Settings) -> tuple[str, ...]:
     return tuple(Path(os.path.relpath(settings.root / p, context)).as_posix() for p in paths)
 
 
+IMAGE_SIZE_PROPERTY = "mlrelease:image:size_bytes"  # uncompressed, as the engine reports it
+
+
+def image_size(document: dict[str, Any]) -> str | None:
+    """The uncompressed image size an SBOM records, None when it records none."""
+    component = (document.get("metadata") or {}).get("component") or {}
+    for item in component.get("properties") or []:
+        if item.get("name") == IMAGE_SIZE_PROPERTY:
+            return str(item.get("value"))
+    return None
+
+
 def sbom_for_image(
     client: docker.DockerClient, image_id: str, settings: Settings, *, name: str | None = None
 ) -> SbomResult:
     """Read the local image `image_id`, write its validated SBOM beside the build and
     describe it; `name` (default: the configured image) names the image in the document."""
     contents = read_image_contents(client, image_id, model_paths_in_context(settings))
-    text = make_document(contents, name or settings.image, image_id)
+    size = int(client.images.get(image_id).attrs.get("Size") or 0) or None
+    text = make_document(contents, name or settings.image, image_id, size_bytes=size)
     path = sbom_path(settings, image_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = path.parent.parent  # .mlrelease: local state, kept out of git as the history is
@@ -76,8 +89,11 @@ def sbom_for_image(
     return describe(json.loads(text), image_id, str(path), warnings=warnings)
 
 
-def make_document(contents: ImageContents, image_name: str, image_id: str) -> str:
-    """The CycloneDX 1.6 JSON text for `contents`, validated against the schema."""
+def make_document(
+    contents: ImageContents, image_name: str, image_id: str, *, size_bytes: int | None = None
+) -> str:
+    """The CycloneDX 1.6 JSON text for `contents`, validated against the schema; the image's
+    uncompressed size, when known, as a property of the image component."""
     from cyclonedx.contrib.license.factories import LicenseFactory
     from cyclonedx.model import HashAlgorithm, HashType, Property
     from cyclonedx.model.bom import Bom
@@ -89,7 +105,13 @@ def make_document(contents: ImageContents, image_name: str, image_id: str) -> st
 
     bom = Bom(serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"mlrelease:sbom:{image_id}"))
     image = Component(
-        type=ComponentType.CONTAINER, name=image_name, version=image_id, bom_ref="image"
+        type=ComponentType.CONTAINER,
+        name=image_name,
+        version=image_id,
+        bom_ref="image",
+        properties=[Property(name=IMAGE_SIZE_PROPERTY, value=str(size_bytes))]
+        if size_bytes
+        else None,
     )
     bom.metadata.component = image
     bom.metadata.tools.components.add(

@@ -62,3 +62,13 @@ def test_an_invalid_document_is_refused() -> None:
 
 def test_pypi_purls_are_normalised() -> None:
     assert pypi_purl("Foo.Bar_baz", "1.0+local") == "pkg:pypi/foo-bar-baz@1.0%2Blocal"
+
+
+def test_the_image_size_is_recorded_when_known() -> None:
+    from mlrelease.supply.sbom import image_size
+
+    sized = json.loads(make_document(CONTENTS, "a", "sha256:" + "e" * 64, size_bytes=123456))
+    unsized = json.loads(make_document(CONTENTS, "a", "sha256:" + "e" * 64))
+
+    assert image_size(sized) == "123456"
+    assert image_size(unsized) is None
