@@ -162,3 +162,32 @@ def gar_settings(gar) -> dict[str, str]:
 def gar_remote_name(gar, image: str) -> str:
     """Where an image of the emulator's `docker` repository is pushed."""
     return f"{gar.registry_host}/{gar.project}/docker/{image}"
+
+
+def json_build(
+    path: Path, image: str, base_image: str, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`mlrelease --json build ARGS` in `path`, with this machine's base image and network and
+    no MLRELEASE_*, Google or user git settings from the caller's environment."""
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MLRELEASE_", "GCP_", "GAR_", "GOOGLE_"))
+    }
+    clean.update(
+        MLRELEASE_IMAGE=image,
+        MLRELEASE_BASE_IMAGE=base_image,
+        MLRELEASE_BUILD_NETWORK=os.environ.get("MLRELEASE_BUILD_NETWORK", "host"),
+        NO_COLOR="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
+        **env,
+    )
+    return subprocess.run(
+        [str(MLRELEASE), "--json", "build", *args],
+        cwd=path,
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )

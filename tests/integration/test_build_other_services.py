@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.releasing import MLRELEASE, remove_images
+from tests.integration.releasing import json_build, remove_images
 from tests.unit.conftest import init_repo
 
 pytestmark = pytest.mark.integration
@@ -36,30 +35,9 @@ def _fixture_repo(tmp_path: Path, name: str, *train: str) -> Path:
 
 
 def _build(path: Path, image: str, base_image: str, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("MLRELEASE_", "GCP_", "GAR_", "GOOGLE_"))
-    }
-    env.update(
-        MLRELEASE_IMAGE=image,
-        MLRELEASE_BASE_IMAGE=base_image,
-        MLRELEASE_BUILD_NETWORK=os.environ.get("MLRELEASE_BUILD_NETWORK", "host"),
-        # The base-image checks read the classic builder's history (BuildKit's shows
-        # <missing> for the base's layers).
-        MLRELEASE_BUILDER="classic",
-        NO_COLOR="1",
-        GIT_CONFIG_GLOBAL=os.devnull,
-    )
-    return subprocess.run(
-        [str(MLRELEASE), "--json", "build", *args],
-        cwd=path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
+    # The base-image checks read the classic builder's history (BuildKit's shows <missing>
+    # for the base's layers).
+    return json_build(path, image, base_image, *args, MLRELEASE_BUILDER="classic")
 
 
 def _sha256(path: Path) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.emulator.fixtures import unavailable
-from tests.integration.releasing import MLRELEASE, remove_images
+from tests.integration.releasing import json_build, remove_images
 from tests.unit.conftest import init_repo
 
 pytestmark = pytest.mark.integration
@@ -62,27 +62,7 @@ def _repo(path: Path, files: dict[str, str] | None = None, fixture: str | None =
 
 
 def _mlrelease(path: Path, image: str, base_image: str, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("MLRELEASE_", "GCP_", "GAR_", "GOOGLE_"))
-    }
-    env.update(
-        MLRELEASE_IMAGE=image,
-        MLRELEASE_BASE_IMAGE=base_image,
-        MLRELEASE_BUILD_NETWORK=os.environ.get("MLRELEASE_BUILD_NETWORK", "host"),
-        NO_COLOR="1",
-        GIT_CONFIG_GLOBAL=os.devnull,
-    )
-    return subprocess.run(
-        [str(MLRELEASE), "--json", "build", *args],
-        cwd=path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
+    return json_build(path, image, base_image, *args)
 
 
 def test_the_secret_fixture_builds_with_its_build_secret(
