@@ -251,8 +251,6 @@ def build(
     settings: Settings,
     *,
     no_cache: bool = False,
-    cache_from: Sequence[str] = (),
-    cache_to: Sequence[str] = (),
     smoke: bool = False,
     on_log: Callable[[str], None],
 ) -> BuildResult:
@@ -264,6 +262,7 @@ def build(
     """
 
     choice = choose_builder(settings.builder, settings.source("builder"), os.environ)
+    cache_from, cache_to = settings.cache_from, settings.cache_to
     secrets = build_secrets(settings.secrets, settings.root, settings.source("secrets"))
     if choice.cli is None:
         check_classic(

@@ -31,7 +31,9 @@ def build(
         typer.Option(
             "--cache-from",
             metavar="REF",
-            help="Reuse the layers of this image (pulled first if absent); repeatable.",
+            help="Reuse the layers of this image (pulled first if absent), or with BuildKit a "
+            "cache spec (type=registry,ref=R|gha|local,src=D); repeatable; overrides "
+            "`cache_from`.",
         ),
     ] = None,
     cache_to: Annotated[
@@ -40,12 +42,14 @@ def build(
             "--cache-to",
             metavar="SPEC",
             help="BuildKit: export the cache (type=inline|registry,ref=R|gha|local,dest=D); "
-            "repeatable.",
+            "repeatable; overrides `cache_to`.",
         ),
     ] = None,
     builder: Annotated[
         str | None,
-        typer.Option("--builder", metavar="classic|buildkit|auto", help="Override `builder`."),
+        typer.Option(
+            "--builder", metavar="classic|buildkit|cloud-build|auto", help="Override `builder`."
+        ),
     ] = None,
     platform: Annotated[
         str | None,
@@ -79,6 +83,8 @@ def build(
             "base_image": Flag("--base-image", base_image),
             "build_network": Flag("--network", network),
             "builder": Flag("--builder", builder),
+            "cache_from": Flag("--cache-from", cache_from or None),
+            "cache_to": Flag("--cache-to", cache_to or None),
             "platform": Flag("--platform", platform),
             "secrets": Flag("--secret", secret or None),
             "size_budget_mb": Flag("--size-budget-mb", size_budget_mb),
@@ -89,8 +95,6 @@ def build(
         result = build_image(
             settings,
             no_cache=no_cache,
-            cache_from=cache_from or (),
-            cache_to=cache_to or (),
             smoke=smoke,
             on_log=on_log,
         )

@@ -19,46 +19,18 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from mlrelease.config.smoke import (
-    SmokeConfig,
-    SmokeRequest,
-    env_name,
-    port_number,
-    smoke_requests,
-    url_path,
-)
-from mlrelease.config.values import (
-    base_url,
-    boolean,
-    command_line,
-    file_path,
-    host_port,
-    matching,
-    megabytes,
-    optional_path,
-    path_list,
-    quoted,
-    seconds,
-    secret_value,
-    tag_list,
-    whole_number,
-)
+from mlrelease.config.keys import KEY_NAMES, KEYS, TABLE, KeySpec
+from mlrelease.config.smoke import SmokeConfig, SmokeRequest
+from mlrelease.config.values import quoted
 from mlrelease.errors import ConfigError
-from mlrelease.refs import IMAGE_NAME
 from mlrelease.results.config import ConfigEntry, ConfigReport
 from mlrelease.secrets import MASK, Secret
-
-ENV_PREFIX = "MLRELEASE_"
-_SECRET_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
-DEFAULT_GAR_ENDPOINT = "https://artifactregistry.googleapis.com"
-TABLE = "[tool.mlrelease]"
 
 
 @dataclass(frozen=True)
@@ -82,6 +54,8 @@ class Settings:
     base_image: str
     build_network: str | None
     builder: str
+    cache_from: tuple[str, ...]
+    cache_to: tuple[str, ...]
     secrets: tuple[tuple[str, str], ...]
     platform: str | None
     model_path: str
@@ -101,6 +75,15 @@ class Settings:
     smoke_requests: tuple[SmokeRequest, ...] | None
     registry_host: str
     gar_endpoint: str
+    cloud_build_machine_type: str | None
+    cloud_build_timeout_s: float
+    cloud_build_location: str
+    cloud_build_bucket: str | None
+    cloud_build_endpoint: str
+    scan: bool
+    scan_fail_on: str
+    scan_timeout_s: float
+    container_analysis_endpoint: str
     promote_to: str | None
     retention_keep_releases: int | None
     retention_keep_tag_prefixes: tuple[str, ...]
@@ -159,170 +142,6 @@ class Settings:
             pyproject=str(self.pyproject) if self.pyproject else None,
             entries=tuple(entries),
         )
-
-
-def choice(allowed: tuple[str, ...]) -> Callable[[object], str]:
-    """One of `allowed`, case-insensitive."""
-
-    def parse(value: object) -> str:
-        text = str(value).strip().lower() if isinstance(value, str) else ""
-        if text not in allowed:
-            raise ValueError(f"expected one of {', '.join(allowed)}")
-        return text
-
-    return parse
-
-
-def build_secrets(value: object) -> tuple[tuple[str, str], ...]:
-    """(id, source path) pairs from `id=ID,src=PATH` strings (an array, or `;`-separated in a
-    variable or flag) or a table of ID = PATH. The source is read only by the build."""
-    if isinstance(value, dict):
-        pairs = [(str(key), item) for key, item in value.items()]
-    else:
-        if isinstance(value, str):
-            items: list[object] = [item for item in value.split(";") if item.strip()]
-        elif isinstance(value, list | tuple):
-            items = list(value)
-        else:
-            raise ValueError("expected an array of `id=ID,src=PATH` strings or a table")
-        pairs = []
-        for item in items:
-            if not isinstance(item, str):
-                raise ValueError("expected `id=ID,src=PATH` strings")
-            fields = dict(part.strip().split("=", 1) for part in item.split(",") if "=" in part)
-            if set(fields) != {"id", "src"}:
-                raise ValueError(f"expected `id=ID,src=PATH`, got {item.strip()[:60]!r}")
-            pairs.append((fields["id"], fields["src"]))
-    for secret_id, source in pairs:
-        if not _SECRET_ID.fullmatch(secret_id):
-            raise ValueError(f"secret id {secret_id[:60]!r} is not letters, digits, _ . -")
-        if not isinstance(source, str) or not source.strip():
-            raise ValueError(f"secret {secret_id!r} needs a source file path")
-    return tuple((secret_id, str(source).strip()) for secret_id, source in pairs)
-
-
-@dataclass(frozen=True)
-class KeySpec:
-    """A configuration key: how to parse it, its default and its runbook aliases."""
-
-    name: str
-    parse: Callable[[object], Any]
-    default: Any = None
-    aliases: tuple[str, ...] = ()
-    secret: bool = False
-    subtable: str | None = None  # "smoke": the key is `port` under [tool.mlrelease.smoke]
-    from_env: bool = True  # False for a value no variable can hold (an array of tables)
-
-    @property
-    def env(self) -> str:
-        return ENV_PREFIX + self.name.upper()
-
-    @property
-    def toml_key(self) -> str:
-        """The key's name in its table: `smoke_port` is `port` in [tool.mlrelease.smoke]."""
-        return self.name.removeprefix(f"{self.subtable}_") if self.subtable else self.name
-
-    @property
-    def table(self) -> str:
-        return f"[tool.mlrelease.{self.subtable}]" if self.subtable else TABLE
-
-
-KEYS: tuple[KeySpec, ...] = (
-    KeySpec(
-        "image",
-        matching(IMAGE_NAME, "a lowercase image name"),
-        "ml-service",
-    ),
-    KeySpec(
-        "gcp_project",
-        matching(r"(?:[a-z0-9][a-z0-9.-]*:)?[a-z][a-z0-9-]{0,62}", "a GCP project ID"),
-        None,
-        ("GCP_PROJECT", "GOOGLE_CLOUD_PROJECT"),
-    ),
-    KeySpec(
-        "region",
-        matching(r"[a-z]+(?:-[a-z]+[0-9]+)?", "a region such as us-central1 or europe"),
-        "us-central1",
-        ("GAR_REGION",),
-    ),
-    KeySpec(
-        "repository",
-        matching(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?", "an Artifact Registry repository ID"),
-        "docker",
-        ("GAR_REPOSITORY",),
-    ),
-    KeySpec("dockerfile", file_path, "Dockerfile"),
-    KeySpec("context", file_path, "."),
-    KeySpec(
-        "base_image",
-        matching(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*", "an image reference"),
-        "python:3.11-slim",
-    ),
-    # The network RUN steps use while building; None: the engine's default (bridge).
-    KeySpec(
-        "build_network",
-        matching(r"[a-z][a-z0-9_.-]*", "a Docker network mode such as host"),
-    ),
-    # classic: docker-py's builder; buildkit: a docker CLI's; auto: buildkit where one can.
-    KeySpec("builder", choice(("classic", "buildkit", "auto")), "auto"),
-    # BuildKit build secrets, `id=ID,src=PATH` each (or a table ID = PATH); never logged.
-    KeySpec("secrets", build_secrets, ()),
-    KeySpec(
-        "platform",
-        matching(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?", "a platform such as linux/amd64"),
-    ),
-    # "" says there is no model file: the image brings or makes its own.
-    KeySpec("model_path", optional_path, "service/model/model.joblib", ("MODEL_PATH",)),
-    KeySpec("model_paths", path_list, ()),  # several model files, instead of model_path
-    KeySpec("train_command", command_line, "python -m service.train"),
-    KeySpec("size_budget_mb", megabytes),
-    KeySpec("size_warn_mb", megabytes),
-    KeySpec("tag_aliases", tag_list, ()),
-    # Tries for a transient registry or API failure (5xx, 429, a reset, a timeout).
-    KeySpec("attempts", whole_number(1, 20), 3),
-    # How long one request to a registry, an API or the token service may take, and a whole
-    # command (a push with its retries): long enough for a slow uplink, never forever.
-    KeySpec("request_timeout_s", seconds(3600), 60.0),
-    KeySpec("deadline_s", seconds(86400), 3600.0),
-    KeySpec("require_smoke", boolean, False),  # push refuses an image not smoke-tested
-    KeySpec("smoke_port", port_number, 8080, subtable="smoke"),
-    KeySpec("smoke_port_env", env_name, "PORT", subtable="smoke"),
-    KeySpec("smoke_health", url_path, "/health", subtable="smoke"),
-    KeySpec("smoke_timeout_s", seconds(3600), 60.0, subtable="smoke"),
-    KeySpec("smoke_requests", smoke_requests, None, subtable="smoke", from_env=False),
-    KeySpec("registry_host", host_port),
-    KeySpec("gar_endpoint", base_url, DEFAULT_GAR_ENDPOINT),
-    # Where `promote` copies a release by default: a repository ID, or HOST/PATH.
-    KeySpec(
-        "promote_to",
-        matching(
-            r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?|[A-Za-z0-9.\[\]:-]+/[a-z0-9._/-]+",
-            "a repository ID such as prod, or HOST/PATH",
-        ),
-    ),
-    # Cleanup policies as code ([tool.mlrelease.retention]); unset keys make no policy.
-    KeySpec("retention_keep_releases", whole_number(1, 10000), None, subtable="retention"),
-    KeySpec("retention_keep_tag_prefixes", tag_list, (), subtable="retention"),
-    KeySpec(
-        "retention_delete_untagged_after_days", whole_number(0, 36500), None, subtable="retention"
-    ),
-    KeySpec("retention_delete_sha_after_days", whole_number(0, 36500), None, subtable="retention"),
-    KeySpec("gcp_sa_key", secret_value, None, ("GCP_SA_KEY",), secret=True),
-    # Release signatures: a PEM private key (or its path; never printed), the PEM public key
-    # (or its path) that verify checks against, or a Cloud KMS key version that signs.
-    KeySpec("signing_key", secret_value, None, secret=True),
-    KeySpec("verify_key", matching(r"(?s)\S.*", "a PEM public key or its path")),
-    KeySpec(
-        "kms_key",
-        matching(
-            r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+"
-            r"/cryptoKeyVersions/\d+",
-            "a Cloud KMS key version name (projects/P/locations/L/keyRings/R/cryptoKeys/K/"
-            "cryptoKeyVersions/N)",
-        ),
-    ),
-)
-KEY_NAMES = tuple(spec.name for spec in KEYS)
 
 
 @dataclass(frozen=True)
@@ -480,7 +299,8 @@ def _flatten(table: dict[str, Any], where: str) -> dict[str, Any]:
 
 def _known(table: dict[str, Any], where: str, subtable: str | None) -> dict[str, Any]:
     specs = {spec.toml_key: spec for spec in KEYS if spec.subtable == subtable}
-    names = [*specs, *(s for s in ("smoke", "retention") if subtable is None)]
+    subtables = sorted({spec.subtable for spec in KEYS if spec.subtable})
+    names = [*specs, *(subtables if subtable is None else ())]
     out = {}
     for key, value in table.items():
         if key not in specs:

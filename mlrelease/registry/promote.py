@@ -188,7 +188,7 @@ def _gar_destination(
     project: str | None,
     region: str | None,
 ) -> Target:
-    from mlrelease.config.settings import KEYS
+    from mlrelease.config.keys import KEYS
     from mlrelease.registry.artifact_registry import ArtifactRegistry
     from mlrelease.registry.target import GAR_USERNAME, Target, release_repository
 

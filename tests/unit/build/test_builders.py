@@ -23,7 +23,7 @@ from mlrelease.build.buildkit import (
     logged_form,
 )
 from mlrelease.build.image import check_build_inputs
-from mlrelease.config.settings import build_secrets as parse_secrets
+from mlrelease.config.keys import build_secrets as parse_secrets
 from mlrelease.errors import BuildKitSyntax, ConfigError, PreconditionError
 from mlrelease.results.build import BuildResult
 

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from mlrelease.cli.app import app
-from mlrelease.config.settings import KEYS
+from mlrelease.config.keys import KEYS
 from mlrelease.errors import ExitCode
 from mlrelease.secrets import forget_secrets
 from tests.unit.conftest import Repo
