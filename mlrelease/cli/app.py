@@ -5,9 +5,10 @@ the result. Command modules are imported only when their command runs or shows i
 (`COMMANDS`, read by `RootGroup`), so start-up pays for one command, not for all of them;
 `mlrelease --help` lists them from the same table without importing any.
 
-Adding a command: a frozen result with `to_data()` in results/, a `@presents` function for it in
-output/presenters/ (the module named like its results module), a core function returning it, and a `@commands.command()` in a module here
-whose body is `return command_output(ctx).emit(core_function(...))`, named in `COMMANDS`.
+Adding a command: a frozen result with `to_data()` in results/, a `@presents` function for it
+in output/presenters/ (the module named like its results module), a core function returning
+it, and a `@commands.command()` in a module here whose body is
+`return command_output(ctx).emit(core_function(...))`, named in `COMMANDS`.
 """
 
 from __future__ import annotations
