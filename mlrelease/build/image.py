@@ -262,6 +262,7 @@ def build(
     """
 
     choice = choose_builder(settings.builder, settings.source("builder"), os.environ)
+    settings = settings.for_builder(choice.name)
     cache_from, cache_to = settings.cache_from, settings.cache_to
     secrets = build_secrets(settings.secrets, settings.root, settings.source("secrets"))
     if choice.cli is None:

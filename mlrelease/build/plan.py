@@ -148,6 +148,7 @@ def plan_build(settings: Settings, repo: GitRepo) -> BuildPlan:
         labels.REVISION: revision.commit,
         labels.VERSION: release or revision.tag,
         labels.CREATED: created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        labels.DOCKERFILE: settings.dockerfile,
         **model_labels(model),
     }
     if base.name:

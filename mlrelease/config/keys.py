@@ -162,6 +162,9 @@ KEYS: tuple[KeySpec, ...] = (
         ("GAR_REPOSITORY",),
     ),
     KeySpec("dockerfile", file_path, "Dockerfile"),
+    # The Dockerfile BuildKit builders (buildkit, cloud-build) use instead, e.g. one with a pip
+    # cache mount that the classic builder cannot parse.
+    KeySpec("buildkit_dockerfile", file_path),
     KeySpec("context", file_path, "."),
     KeySpec(
         "base_image",

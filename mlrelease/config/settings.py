@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -50,6 +50,7 @@ class Settings:
     region: str
     repository: str
     dockerfile: str
+    buildkit_dockerfile: str | None
     context: str
     base_image: str
     build_network: str | None
@@ -114,6 +115,13 @@ class Settings:
             timeout_s=self.smoke_timeout_s,
             requests=self.smoke_requests,
         )
+
+    def for_builder(self, builder: str) -> Settings:
+        """These settings as a build by `builder` reads them: BuildKit builders build
+        `buildkit_dockerfile` when it is set."""
+        if builder == "classic" or self.buildkit_dockerfile is None:
+            return self
+        return replace(self, dockerfile=self.buildkit_dockerfile)
 
     def source(self, key: str) -> str:
         """Where `key`'s value came from, e.g. `env MLRELEASE_REGION` or `default`."""

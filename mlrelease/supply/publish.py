@@ -209,6 +209,7 @@ def build_facts(
         ) from err
     found = image.labels or {}
     commit = found.get(labels.REVISION)
+    dockerfile = found.get(labels.DOCKERFILE) or settings.dockerfile
     base_name, base_digest = found.get(labels.BASE_NAME), found.get(labels.BASE_DIGEST)
     from_engine = base_digest is None and base_name is not None
     if from_engine:
@@ -216,8 +217,8 @@ def build_facts(
     return provenance.BuildFacts(
         repository=repository,
         digest=digest,
-        dockerfile=settings.dockerfile,
-        dockerfile_sha256=_dockerfile_sha256(settings, commit),
+        dockerfile=dockerfile,
+        dockerfile_sha256=_dockerfile_sha256(settings.root / dockerfile, settings.root, commit),
         commit=commit,
         source=found.get(labels.SOURCE),
         build_args=build_args,
@@ -239,22 +240,22 @@ def _engine_digest(client: docker.DockerClient, name: str) -> str | None:
         return None
 
 
-def _dockerfile_sha256(settings: Settings, commit: str | None) -> str | None:
-    """The sha256 of the Dockerfile as committed at `commit`, else as it is on disk; None
-    when there is neither."""
+def _dockerfile_sha256(path: Path, root: Path, commit: str | None) -> str | None:
+    """The sha256 of the Dockerfile at `path` as committed at `commit`, else as it is on disk;
+    None when there is neither."""
     from mlrelease.errors import MlreleaseError
     from mlrelease.versions.git import GitRepo
 
     text = None
     if commit:
         try:
-            text = GitRepo.discover(settings.root).show_file(settings.dockerfile, commit)
+            text = GitRepo.discover(root).show_file(str(path.relative_to(root)), commit)
         except MlreleaseError:
             text = None
     if text is not None:
         return hashlib.sha256(text.encode()).hexdigest()
     try:
-        return hashlib.sha256(settings.path("dockerfile").read_bytes()).hexdigest()
+        return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
 
