@@ -20,7 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
-from mlrelease.build.image import build_image
+from mlrelease.build.classic import build_image
 from mlrelease.engine import docker_client
 
 REPO = Path(__file__).resolve().parents[1]

@@ -82,7 +82,7 @@ def service_context(work: Path) -> Path:
 
 
 def measure(name: str, context: Path, buildargs: dict[str, str], host: str, work: Path) -> None:
-    from mlrelease.build.image import build_image
+    from mlrelease.build.classic import build_image
     from mlrelease.config.settings import load_settings
     from mlrelease.engine import docker_client
     from mlrelease.registry.push import push_release

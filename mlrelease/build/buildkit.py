@@ -312,7 +312,7 @@ def build_with_cli(
     timeout: float,
     target: str | None = None,
 ) -> BuildResult:
-    """Build with BuildKit and describe the image as `image.build_image` does."""
+    """Build with BuildKit and describe the image as `classic.build_image` does."""
     from docker.errors import DockerException
 
     with tempfile.TemporaryDirectory(prefix="mlrelease-buildkit-") as directory:

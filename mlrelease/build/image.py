@@ -1,19 +1,16 @@
-"""Build the service image with docker-py and describe what was built.
+"""`mlrelease build`, `size` and `smoke` as use cases: the builder (builders.py chooses; the
+classic builder is classic.py, BuildKit buildkit.py, Cloud Build cloud_build.py), the plan,
+the build, the size history and budget, the smoke test and its record.
 
-docker-py has no BuildKit: this is the classic builder, which is what the Dockerfile is written
-for, so BuildKit-only syntax is refused before the engine is asked. Build failures arrive as
-stream items, not exceptions, so every item is inspected. `build` is the whole of
-`mlrelease build`: the builder (builders.py; BuildKit runs in buildkit.py), plan, cache
-sources, build, size history and budget, smoke test.
+BuildKit-only syntax is refused before the classic builder's engine is asked.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -23,13 +20,13 @@ from typing import TYPE_CHECKING
 from mlrelease import labels as label_keys
 from mlrelease.build.base_image import BasePlan, engine_base
 from mlrelease.build.builders import build_secrets, check_classic, choose_builder
+from mlrelease.build.classic import build_image, cache_sources, image_layers
 from mlrelease.build.dockerfile import buildkit_only
 from mlrelease.build.dockerfile import read as read_dockerfile
 from mlrelease.build.plan import head_revision, plan_build
 from mlrelease.build.sizes import budget_error, check_budget, compare
 from mlrelease.engine import docker_client, isolated_docker_config
 from mlrelease.errors import (
-    BuildError,
     BuildKitSyntax,
     EngineError,
     MlreleaseError,
@@ -44,106 +41,13 @@ from mlrelease.history import (
     record_smoke,
     recorded_before,
 )
-from mlrelease.results.build import BuildResult, Layer, SizeReport, SmokeResult
+from mlrelease.results.build import BuildResult, SizeReport, SmokeResult
 from mlrelease.versions.git import GitRepo
 
 if TYPE_CHECKING:
     import docker
-    from docker.models.images import Image
 
     from mlrelease.config.settings import Settings
-
-_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)")
-
-
-def build_image(
-    *,
-    context: Path,
-    dockerfile: str = "Dockerfile",
-    tags: Sequence[str],
-    buildargs: Mapping[str, str] | None = None,
-    labels: Mapping[str, str] | None = None,
-    network_mode: str | None = None,
-    target: str | None = None,
-    nocache: bool = False,
-    cache_from: Sequence[str] = (),
-    on_log: Callable[[str], None] = lambda line: None,
-    client: docker.DockerClient | None = None,
-) -> BuildResult:
-    """Build `dockerfile` in `context`, tag it with every name in `tags`, and describe the image.
-    The inputs are checked by the caller (`check_build_inputs`), before the engine is asked.
-
-    `on_log` receives each line of the build log as it arrives; `cache_from` names images,
-    already in the engine, whose layers the builder may reuse.
-    """
-    from docker.errors import APIError, DockerException
-
-    if not tags:
-        raise ValueError("build_image needs at least one tag")
-    image_id = None
-    steps = 0
-    cached: list[int] = []
-    current_step = 0
-    try:
-        with isolated_docker_config():
-            # Made inside: docker-py reads the config (and its credential helpers) at creation.
-            client = client or docker_client()
-            stream = client.api.build(
-                path=str(context),
-                dockerfile=dockerfile,
-                tag=tags[0],
-                buildargs=dict(buildargs or {}),
-                labels=dict(labels or {}),
-                network_mode=network_mode,
-                target=target,
-                rm=True,
-                forcerm=True,
-                pull=False,
-                nocache=nocache,
-                cache_from=list(cache_from) or None,
-                decode=True,
-            )
-            for item in stream:
-                if "error" in item or "errorDetail" in item:
-                    detail = item.get("errorDetail", {}).get("message") or item.get("error", "")
-                    step = f" at step {current_step}/{steps}" if current_step else ""
-                    raise BuildError(f"the build failed{step}: {detail.strip()}")
-                if "aux" in item and "ID" in item["aux"]:
-                    image_id = item["aux"]["ID"]
-                for line in str(item.get("stream", "")).splitlines():
-                    if match := _STEP.match(line):
-                        current_step, steps = int(match[1]), int(match[2])
-                    elif line.strip() == "---> Using cache":
-                        cached.append(current_step)
-                    if line.strip():
-                        on_log(line.rstrip())
-        if image_id is None:
-            raise BuildError("the build finished without reporting an image ID")
-        image = client.images.get(image_id)
-        for extra in tags[1:]:
-            repository, _, tag = extra.rpartition(":")
-            image.tag(repository, tag)
-        layers = image_layers(image)
-    except APIError as err:
-        raise BuildError(f"the engine refused the build: {err.explanation or err}") from err
-    except DockerException as err:
-        raise EngineError(f"the Docker engine failed during the build: {err}") from err
-    return BuildResult(
-        image_id=image_id,
-        tags=tuple(tags),
-        size_bytes=int(image.attrs["Size"]),
-        steps=steps,
-        cached_steps=tuple(cached),
-        layers=layers,
-    )
-
-
-def image_layers(image: Image) -> tuple[Layer, ...]:
-    """The image's layers, newest first, each with the instruction that made it."""
-    return tuple(
-        Layer(created_by=entry.get("CreatedBy", ""), size_bytes=int(entry.get("Size", 0)))
-        for entry in image.history()
-    )
 
 
 def check_build_inputs(context: Path, path: Path, builder: str = "classic") -> None:
@@ -175,42 +79,6 @@ def check_build_inputs(context: Path, path: Path, builder: str = "classic") -> N
             hint="build with `--builder buildkit` (a docker CLI with BuildKit), or rewrite the "
             "line for the classic builder",
         )
-
-
-def cache_sources(refs: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The `refs` usable as cache sources, pulling those the engine lacks, and a warning for
-    each that could not be pulled (the build goes on without it).
-
-    Pulls use the user's Docker config, unlike builds: a `docker login` or credential helper
-    is what lets CI pull its last release."""
-    from docker.errors import DockerException, ImageNotFound
-    from docker.utils import parse_repository_tag
-
-    usable: list[str] = []
-    warnings: list[str] = []
-    if not refs:
-        return usable, warnings
-    client = docker_client()
-    for ref in refs:
-        try:
-            client.images.get(ref)
-            usable.append(ref)
-            continue
-        except ImageNotFound:
-            pass
-        except DockerException as err:
-            raise EngineError(f"the Docker engine failed to look up {ref}: {err}") from err
-        repository, tag = parse_repository_tag(ref)
-        try:
-            client.images.pull(repository, tag=tag or "latest")
-            usable.append(ref)
-        except DockerException as err:
-            reason = " ".join(str(getattr(err, "explanation", None) or err).split())
-            warnings.append(
-                f"--cache-from {ref}: not in the engine and the pull failed "
-                f"({reason}); building without it"
-            )
-    return usable, warnings
 
 
 def smoke_image(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mlrelease.build.image import build_image, cache_sources
+from mlrelease.build.classic import build_image, cache_sources
 from mlrelease.build.smoke import free_port
 
 pytestmark = pytest.mark.integration

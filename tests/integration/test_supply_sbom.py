@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlrelease.build.image import build_image
+from mlrelease.build.classic import build_image
 
 pytestmark = pytest.mark.integration
 
