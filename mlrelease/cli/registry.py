@@ -16,7 +16,7 @@ commands = typer_app()
 def auth(ctx: typer.Context, key_file: KeyFileOption = None) -> int:
     """Find the Google credentials, get a token, print their identity (never the token)."""
     from mlrelease.config.settings import load_settings
-    from mlrelease.registry import credentials
+    from mlrelease import credentials
 
     return command_output(ctx).emit(credentials.check(load_settings(), key_file=key_file))
 

@@ -17,11 +17,11 @@ from mlrelease.errors import MlreleaseError
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
     from mlrelease.registry.artifact_registry import ArtifactRegistry
-    from mlrelease.registry.credentials import GoogleCredentials
+    from mlrelease.credentials import GoogleCredentials
 
 
 def _credentials(settings: Settings) -> GoogleCredentials | MlreleaseError:
-    from mlrelease.registry.credentials import access_token, resolve_credentials
+    from mlrelease.credentials import access_token, resolve_credentials
 
     try:
         creds = resolve_credentials(settings)

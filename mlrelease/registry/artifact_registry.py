@@ -25,7 +25,7 @@ from mlrelease.errors import (
 
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
-    from mlrelease.registry.credentials import GoogleCredentials
+    from mlrelease.credentials import GoogleCredentials
 
 UPLOAD_PERMISSION = "artifactregistry.repositories.uploadArtifacts"
 _T = TypeVar("_T")

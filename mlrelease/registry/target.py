@@ -22,7 +22,7 @@ from mlrelease.secrets import Secret
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
     from mlrelease.registry.artifact_registry import ArtifactRegistry, RemoteImage
-    from mlrelease.registry.credentials import GoogleCredentials
+    from mlrelease.credentials import GoogleCredentials
 
 GAR_USERNAME = "oauth2accesstoken"
 
@@ -50,7 +50,7 @@ class Target:
         """Credentials for one docker-py call (never written to Docker's config); `refresh`
         gets a new access token first (one the registry refused as expired or revoked)."""
         if refresh and self.credentials is not None:
-            from mlrelease.registry.credentials import access_token
+            from mlrelease.credentials import access_token
 
             self.token = access_token(self.credentials).value
             self.registry.refresh(GAR_USERNAME, self.token)
@@ -170,7 +170,7 @@ def open_target(settings: Settings, *, key_file: Path | None = None) -> Target:
         registry = RegistryClient(settings.registry_host, timeout_s=timeout_s, attempts=attempts)
         return Target(repository, registry)
     from mlrelease.registry.artifact_registry import ArtifactRegistry
-    from mlrelease.registry.credentials import access_token, resolve_credentials
+    from mlrelease.credentials import access_token, resolve_credentials
 
     credentials = resolve_credentials(settings, key_file=key_file)
     token = access_token(credentials)

@@ -53,7 +53,7 @@ class KmsSigner:
 
             credentials = self._credentials
             if credentials is None:
-                from mlrelease.registry.credentials import resolve_credentials
+                from mlrelease.credentials import resolve_credentials
 
                 credentials = resolve_credentials(self.settings).credentials
             transport = KeyManagementServiceRestTransport(

@@ -15,7 +15,7 @@ from typer.testing import Result
 
 from mlrelease.config.settings import load_settings
 from mlrelease.errors import AuthError, ConfigError
-from mlrelease.registry.credentials import resolve_credentials
+from mlrelease.credentials import resolve_credentials
 
 Run = Callable[..., Result]
 EMAIL = "ci@test-project.iam.gserviceaccount.com"
