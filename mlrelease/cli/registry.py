@@ -15,8 +15,8 @@ commands = typer_app()
 @commands.command()
 def auth(ctx: typer.Context, key_file: KeyFileOption = None) -> int:
     """Find the Google credentials, get a token, print their identity (never the token)."""
-    from mlrelease.config.settings import load_settings
     from mlrelease import credentials
+    from mlrelease.config.settings import load_settings
 
     return command_output(ctx).emit(credentials.check(load_settings(), key_file=key_file))
 

@@ -16,8 +16,8 @@ from mlrelease.errors import MlreleaseError
 
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
-    from mlrelease.registry.artifact_registry import ArtifactRegistry
     from mlrelease.credentials import GoogleCredentials
+    from mlrelease.registry.artifact_registry import ArtifactRegistry
 
 
 def _credentials(settings: Settings) -> GoogleCredentials | MlreleaseError:

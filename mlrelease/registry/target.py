@@ -21,8 +21,8 @@ from mlrelease.secrets import Secret
 
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
-    from mlrelease.registry.artifact_registry import ArtifactRegistry, RemoteImage
     from mlrelease.credentials import GoogleCredentials
+    from mlrelease.registry.artifact_registry import ArtifactRegistry, RemoteImage
 
 GAR_USERNAME = "oauth2accesstoken"
 
@@ -169,8 +169,8 @@ def open_target(settings: Settings, *, key_file: Path | None = None) -> Target:
     if not settings.gcp_project:
         registry = RegistryClient(settings.registry_host, timeout_s=timeout_s, attempts=attempts)
         return Target(repository, registry)
-    from mlrelease.registry.artifact_registry import ArtifactRegistry
     from mlrelease.credentials import access_token, resolve_credentials
+    from mlrelease.registry.artifact_registry import ArtifactRegistry
 
     credentials = resolve_credentials(settings, key_file=key_file)
     token = access_token(credentials)

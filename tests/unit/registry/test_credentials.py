@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from typer.testing import Result
 
 from mlrelease.config.settings import load_settings
-from mlrelease.errors import AuthError, ConfigError
 from mlrelease.credentials import resolve_credentials
+from mlrelease.errors import AuthError, ConfigError
 
 Run = Callable[..., Result]
 EMAIL = "ci@test-project.iam.gserviceaccount.com"
