@@ -1,10 +1,11 @@
-"""The Dockerfile and the GitHub workflows pass the field's own linters.
+"""The Dockerfiles and the GitHub workflows pass the field's own linters.
 
-hadolint for the Dockerfile (with the project's .hadolint.yaml); for the workflows the GitHub
-workflow JSON schema (check-jsonschema) and actionlint, which runs shellcheck on every `run:`
-script; the Dependabot configuration against its schema. All are pinned in requirements-dev.txt
-as wheels that ship their binaries. A failing test prints the linter's findings. Each linter is
-also shown a known mistake, so that a linter that checks nothing cannot pass for a clean file.
+hadolint for Dockerfile and Dockerfile.buildkit (with the project's .hadolint.yaml); for the
+workflows the GitHub workflow JSON schema (check-jsonschema) and actionlint, which runs
+shellcheck on every `run:` script; the Dependabot configuration against its schema. All are
+pinned in requirements-dev.txt as wheels that ship their binaries. A failing test prints the
+linter's findings. Each linter is also shown a known mistake, so that a linter that checks
+nothing cannot pass for a clean file.
 """
 
 from __future__ import annotations
@@ -80,8 +81,9 @@ def test_the_repository_has_a_workflow() -> None:
     assert WORKFLOWS, "no workflow in .github/workflows"
 
 
-def test_dockerfile_passes_hadolint(tmp_path: Path) -> None:
-    proc = _hadolint(REPO / "Dockerfile", tmp_path)
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "Dockerfile.buildkit"])
+def test_dockerfile_passes_hadolint(dockerfile: str, tmp_path: Path) -> None:
+    proc = _hadolint(REPO / dockerfile, tmp_path)
     assert proc.returncode == 0, _findings(proc)
 
 
