@@ -1,8 +1,7 @@
-"""`builder`: which builder `mlrelease build` would use, why, and what its cache can do."""
+"""`builder`: which builder `mlrelease build` would use, why, what Dockerfile it builds and
+what its cache can do."""
 
 from __future__ import annotations
-
-import os
 
 from mlrelease.doctor.frame import Outcome, Project, fail, ok
 
@@ -15,12 +14,10 @@ _CACHE_NEEDS = (
 
 def check_builder(project: Project) -> Outcome:
     """The builder `builder` picks (auto: BuildKit where a docker CLI can run it)."""
-    from mlrelease.build.builders import choose_builder
     from mlrelease.errors import MlreleaseError
 
-    settings = project.settings
     try:
-        choice = choose_builder(settings.builder, settings.source("builder"), os.environ)
+        choice = project.builder
     except MlreleaseError as err:
         return fail(err.message, err.hint)
     buildx = (
@@ -31,4 +28,7 @@ def check_builder(project: Project) -> Outcome:
     exports = (
         f"; --cache-to: {', '.join(choice.cli.cache_exports)}" if choice.cli is not None else ""
     )
-    return ok(f"{choice.name}: {choice.reason}; {buildx}{exports}. {_CACHE_NEEDS}")
+    builds = f"; builds {project.relative(project.dockerfile_path)}"
+    if project.build_settings.dockerfile != project.settings.dockerfile:
+        builds += " (buildkit_dockerfile)"
+    return ok(f"{choice.name}: {choice.reason}; {buildx}{exports}{builds}. {_CACHE_NEEDS}")

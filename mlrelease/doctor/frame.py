@@ -11,6 +11,7 @@ threads, while the local ones run in order; `--offline` skips them.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
@@ -27,6 +28,7 @@ from mlrelease.results.doctor import Check
 from mlrelease.versions.git import GitRepo
 
 if TYPE_CHECKING:
+    from mlrelease.build.builders import BuilderChoice
     from mlrelease.config.settings import Settings
 
 
@@ -90,9 +92,28 @@ class Project:
         except ValueError:
             return str(path)
 
+    @cached_property
+    def builder(self) -> BuilderChoice:
+        """The builder `mlrelease build` would use here: `builder = auto` probes the docker CLIs
+        (once per run). A PreconditionError when `buildkit` is named and none can run it."""
+        from mlrelease.build.builders import choose_builder
+
+        settings = self.settings
+        return choose_builder(settings.builder, settings.source("builder"), os.environ)
+
+    @property
+    def build_settings(self) -> Settings:
+        """The settings as that builder reads them: BuildKit builds `buildkit_dockerfile` when
+        it is set. Only `auto` with a `buildkit_dockerfile` needs the probe."""
+        settings = self.settings
+        if settings.builder == "auto" and settings.buildkit_dockerfile is not None:
+            return settings.for_builder(self.builder.name)
+        return settings.for_builder(settings.builder)
+
     @property
     def dockerfile_path(self) -> Path:
-        return self.settings.path("dockerfile")
+        """The Dockerfile the builder would build, which the `dockerfile.*` checks read."""
+        return self.build_settings.path("dockerfile")
 
     @cached_property
     def dockerfile(self) -> dockerfile.Dockerfile:

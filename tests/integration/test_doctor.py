@@ -23,12 +23,12 @@ def _git(cwd: Path, *args: str) -> str:
     return proc.stdout
 
 
-def _doctor(cwd: Path, *args: str) -> tuple[int, dict]:
+def _doctor(cwd: Path, *args: str, **env: str) -> tuple[int, dict]:
     proc = subprocess.run(
         [str(MLRELEASE), "--json", "doctor", *args],
         cwd=cwd,
         # The project's own environment, activated as CI does: tests.collect runs its Python.
-        env={**os.environ, "VIRTUAL_ENV": sys.prefix},
+        env={**os.environ, "VIRTUAL_ENV": sys.prefix, **env},
         capture_output=True,
         text=True,
         check=False,
@@ -89,3 +89,19 @@ def test_the_project_passes_every_offline_check(docker_client, project: Path) ->
     assert {statuses[name] for name in skipped} == {"skip"}
     assert {statuses[name] for name in warned} == {"warn"}
     assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("builder", "dockerfile"), [("buildkit", "Dockerfile.buildkit"), ("classic", "Dockerfile")]
+)
+def test_the_dockerfile_checks_read_what_the_builder_builds(
+    project: Path, builder: str, dockerfile: str
+) -> None:
+    code, envelope = _doctor(
+        project, "--offline", "--only", "dockerfile", MLRELEASE_BUILDER=builder
+    )
+
+    checks = {check["id"]: check for check in envelope["data"]["checks"]}
+    assert code == 0, envelope
+    assert checks["dockerfile.present"]["finding"].startswith(f"{dockerfile}: 2 stage(s)")
+    assert {check["status"] for check in checks.values()} == {"ok"}, envelope

@@ -220,7 +220,11 @@ def test_buildkit_only_syntax_fails_with_the_edit_per_line(service: ServiceRepo)
 
     assert check.status == "fail"
     assert check.finding == (
-        "BuildKit-only syntax, which the classic builder mlrelease uses rejects: "
-        "line 5: `RUN --mount`"
+        "BuildKit-only syntax in Dockerfile, which the classic builder (builder = auto, where no "
+        "docker CLI can run BuildKit) builds and rejects: line 5: `RUN --mount`"
     )
-    assert check.fix == "drop `--mount=...` from line 5 (use `pip install --no-cache-dir`)"
+    assert check.fix == (
+        "drop `--mount=...` from line 5 (use `pip install --no-cache-dir`); or move that syntax "
+        "into a Dockerfile of its own named by `buildkit_dockerfile` in [tool.mlrelease] "
+        '(BuildKit builds it, the classic builder Dockerfile), or set `builder = "buildkit"`'
+    )
