@@ -3,15 +3,18 @@ BuildKit (here /usr/bin/docker 20.10 with DOCKER_BUILDKIT=1; buildx where it is 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from tests.emulator.fixtures import unavailable
+from tests.integration.conftest import REPO
 from tests.integration.releasing import json_build, remove_images
 from tests.unit.conftest import init_repo
 
@@ -154,3 +157,89 @@ def test_a_failing_step_is_exit_1_naming_the_step(tmp_path, buildkit_cli, base_i
     assert "exit code: 3" in message
     assert envelope["data"]["step"] == "[2/2] RUN echo breaking && exit 3"
     assert any("breaking" in line for line in envelope["data"]["log_tail"])
+
+
+KEPT_OUT = "kept-out.txt"
+
+
+def _two_dockerfiles(path: Path) -> Path:
+    """A service with a Dockerfile for each builder: Dockerfile.buildkit mounts a cache."""
+    whole_context = SIMPLE.replace("COPY app.py /app/app.py", "COPY . /app/")
+    run = "RUN python -c \"print('ok')\""
+    classic = whole_context.replace(run, 'RUN echo "classic" > /built-by')
+    buildkit = whole_context.replace(
+        run, 'RUN --mount=type=cache,target=/root/.cache/pip echo "buildkit" > /built-by'
+    )
+    files = {
+        "Dockerfile": classic,
+        "Dockerfile.buildkit": buildkit,
+        "app.py": "print('hello')\n",
+        KEPT_OUT: "the context never holds this\n",
+        ".dockerignore": f"{KEPT_OUT}\n",
+        "pyproject.toml": '[tool.mlrelease]\nmodel_path = ""\n'
+        'buildkit_dockerfile = "Dockerfile.buildkit"\n',
+    }
+    return _repo(path, files)
+
+
+def _files_in(docker_client, image: str, *paths: str) -> dict[str, str]:
+    """The text of each of `paths` that the image holds, read without running it."""
+    from docker.errors import NotFound
+
+    container = docker_client.containers.create(image)
+    found = {}
+    try:
+        for path in paths:
+            try:
+                chunks, _ = container.get_archive(path)
+            except NotFound:
+                continue
+            with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+                member = tar.extractfile(tar.getmembers()[0])
+                found[path] = member.read().decode() if member else ""
+    finally:
+        container.remove(force=True)
+    return found
+
+
+def test_buildkit_builds_buildkit_dockerfile_and_classic_builds_dockerfile(
+    tmp_path, buildkit_cli, base_image, image_name, docker_client
+):
+    path = _two_dockerfiles(tmp_path / "two")
+
+    for builder, dockerfile in (("buildkit", "Dockerfile.buildkit"), ("classic", "Dockerfile")):
+        proc = _mlrelease(path, image_name, base_image, "--builder", builder)
+
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        data = json.loads(proc.stdout)["data"]
+        assert data["builder"] == builder
+        assert data["labels"]["org.mlrelease.dockerfile"] == dockerfile
+        assert docker_client.images.get(data["ref"]).labels["org.mlrelease.dockerfile"] == (
+            dockerfile
+        )
+        # Each builder ran its own file, and both left out what .dockerignore names.
+        files = _files_in(
+            docker_client, data["ref"], "/built-by", "/app/app.py", f"/app/{KEPT_OUT}"
+        )
+        assert files == {"/built-by": f"{builder}\n", "/app/app.py": "print('hello')\n"}
+
+
+def test_this_repository_builds_each_of_its_dockerfiles_with_its_builder(
+    tmp_path, buildkit_cli, base_image, image_name, docker_client, service_context
+):
+    # The service as this repository builds it, with its own [tool.mlrelease] settings.
+    path = tmp_path / "mlrelease"
+    shutil.copytree(service_context, path)
+    for name in ("Dockerfile.buildkit", "pyproject.toml"):
+        shutil.copy2(REPO / name, path / name)
+    _repo(path)
+
+    for builder, dockerfile in (("buildkit", "Dockerfile.buildkit"), ("classic", "Dockerfile")):
+        proc = _mlrelease(path, image_name, base_image, "--builder", builder)
+
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        data = json.loads(proc.stdout)["data"]
+        assert (data["builder"], data["labels"]["org.mlrelease.dockerfile"]) == (
+            builder,
+            dockerfile,
+        )
