@@ -1,5 +1,6 @@
 """Which builder makes the image: docker-py's classic builder, or BuildKit through a docker CLI.
 
+`builder = "cloud-build"` builds on Google's Cloud Build (cloud_build.py) and needs no engine.
 `builder = "auto"` (the default) picks BuildKit when a docker CLI on this machine can run a
 BuildKit build against the engine DOCKER_HOST names, else the classic builder. A CLI qualifies
 when `docker buildx version` answers (buildx), or when its client is one with BuildKit built in
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from mlrelease.errors import ConfigError, PreconditionError
 
-BUILDERS = ("classic", "buildkit", "auto")
+BUILDERS = ("classic", "buildkit", "cloud-build", "auto")
 PROBE_TIMEOUT_S = 10
 # The CLI on PATH first, then the places distributions install one.
 _CANDIDATES = ("docker", "/usr/bin/docker", "/usr/local/bin/docker")
@@ -68,7 +69,7 @@ class BuildKitCli:
 class BuilderChoice:
     """The builder a build uses, why, and what was found on the way (for doctor)."""
 
-    name: str  # "classic" | "buildkit"
+    name: str  # "classic" | "buildkit" | "cloud-build"
     reason: str
     cli: BuildKitCli | None = None
     looked_at: tuple[str, ...] = ()  # one phrase per CLI probed
@@ -176,8 +177,8 @@ def choose_builder(
     """The builder `setting` (from `source`) names; `auto` probes for a BuildKit CLI.
 
     `buildkit` without such a CLI is a PreconditionError (exit 3)."""
-    if setting == "classic":
-        return BuilderChoice("classic", f"builder = classic (from {source})")
+    if setting in ("classic", "cloud-build"):
+        return BuilderChoice(setting, f"builder = {setting} (from {source})")
     cli, notes = find_buildkit_cli(env, run)
     found = "; ".join(notes) or "no docker CLI found"
     if cli is not None:

@@ -174,7 +174,7 @@ def logged_form(argv: Sequence[str], env: Mapping[str, str]) -> str:
 
 
 @dataclass
-class _Steps:
+class BuildKitLog:
     """What the plain progress said: each vertex's name, the steps, the cached ones, errors."""
 
     names: dict[int, str] = field(default_factory=dict)
@@ -226,7 +226,7 @@ def run_build(
     check_request(request, cli)
     argv, extra = command_line(request, cli)
     on_log(f"$ {logged_form(argv, extra)}")
-    steps = _Steps()
+    steps = BuildKitLog()
     timed_out = threading.Event()
     with cli_config_dir(Path(cli.user_config)) as config:
         env = {**os.environ, **extra, "DOCKER_CONFIG": config}

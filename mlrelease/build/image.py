@@ -18,16 +18,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlrelease import labels as label_keys
-from mlrelease.build.base_image import BasePlan, engine_base
-from mlrelease.build.builders import build_secrets, check_classic, choose_builder
+from mlrelease.build.base_image import BasePlan, EngineBase, engine_base
+from mlrelease.build.builders import BuilderChoice, build_secrets, check_classic, choose_builder
 from mlrelease.build.classic import build_image, cache_sources, image_layers
+from mlrelease.build.cloud_build import check_cloud_request
 from mlrelease.build.dockerfile import buildkit_only
 from mlrelease.build.dockerfile import read as read_dockerfile
-from mlrelease.build.plan import head_revision, plan_build
+from mlrelease.build.plan import BuildPlan, head_revision, plan_build
 from mlrelease.build.sizes import budget_error, check_budget, compare
 from mlrelease.engine import docker_client, isolated_docker_config
 from mlrelease.errors import (
     BuildKitSyntax,
+    ConfigError,
     EngineError,
     MlreleaseError,
     PreconditionError,
@@ -64,7 +66,7 @@ def check_build_inputs(context: Path, path: Path, builder: str = "classic") -> N
             f"no Dockerfile at {path}",
             hint="run from the repository root or set `dockerfile`/`context` in [tool.mlrelease]",
         )
-    if builder == "buildkit":
+    if builder in ("buildkit", "cloud-build"):  # Cloud Build's docker step runs BuildKit
         return
     try:
         uses = buildkit_only(read_dockerfile(path))
@@ -131,18 +133,84 @@ def build(
 
     choice = choose_builder(settings.builder, settings.source("builder"), os.environ)
     settings = settings.for_builder(choice.name)
-    cache_from, cache_to = settings.cache_from, settings.cache_to
     secrets = build_secrets(settings.secrets, settings.root, settings.source("secrets"))
-    if choice.cli is None:
-        check_classic(
-            cache_from=cache_from,
-            cache_to=cache_to,
+    # What the builder cannot do is refused before anything is sent.
+    refuse = {"cloud-build": check_cloud_request, "classic": check_classic}.get(choice.name)
+    if refuse is not None:
+        refuse(
+            cache_from=settings.cache_from,
+            cache_to=settings.cache_to,
             secrets=bool(secrets),
             platform=settings.platform,
         )
     check_build_inputs(settings.path("context"), settings.path("dockerfile"), choice.name)
     plan = plan_build(settings, GitRepo.discover(settings.root))
     started = time.monotonic()
+    if choice.name == "cloud-build":
+        built, base, client = _build_on_cloud(settings, plan, no_cache=no_cache, on_log=on_log)
+    else:
+        built, base, client = _build_in_engine(
+            settings, plan, choice, secrets, no_cache=no_cache, on_log=on_log
+        )
+    duration = time.monotonic() - started
+    warnings = list(built.warnings)
+    record = BuildRecord(
+        image=settings.image,
+        ref=built.ref,
+        tags=built.tags,
+        image_id=built.image_id,
+        size_bytes=built.size_bytes,
+        time=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        commit=plan.commit,
+        version=plan.version,
+    )
+    previous = last_release = None
+    try:
+        previous, last_release = compare(read_history(settings), settings.image, built.size_bytes)
+        record_build(settings, record)
+    except OSError as err:  # the image is built: a history that cannot be kept is no failure
+        warnings.append(f"the build history {history_path(settings)}: {err.strerror or err}")
+    budget = check_budget(settings, built.size_bytes)
+    failure: MlreleaseError | None = budget_error(built.ref, built.size_bytes, budget)
+    smoked = None
+    if smoke and client is None:
+        warnings.append(
+            "not smoke-tested: the image is in the registry, not in a local engine "
+            "(`mlrelease smoke` on a machine with one)"
+        )
+    elif smoke and failure is None:
+        try:
+            smoked = smoke_image(settings, built.ref, client=client)
+        except SmokeTestError as err:
+            failure = err
+    return replace(
+        built,
+        base_image=plan.base.name,
+        base_size_bytes=base.size_bytes,
+        base_image_id=base.image_id,
+        base_digest=base.digest,
+        model=plan.model,
+        duration_s=duration,
+        previous=previous,
+        last_release=last_release,
+        budget=budget,
+        warnings=tuple(warnings),
+        smoke=smoked,
+        failure=failure,
+    )
+
+
+def _build_in_engine(
+    settings: Settings,
+    plan: BuildPlan,
+    choice: BuilderChoice,
+    secrets: tuple[tuple[str, str], ...],
+    *,
+    no_cache: bool,
+    on_log: Callable[[str], None],
+) -> tuple[BuildResult, EngineBase, docker.DockerClient]:
+    """The build on the local engine, by the classic builder or a BuildKit CLI."""
+    cache_from = settings.cache_from
     # BuildKit reads its cache sources from the registry itself; docker-py needs them local.
     usable, warnings = cache_sources(cache_from) if choice.cli is None else (list(cache_from), [])
     with isolated_docker_config():
@@ -165,7 +233,7 @@ def build(
                     network=settings.build_network,
                     no_cache=no_cache,
                     cache_from=usable,
-                    cache_to=cache_to,
+                    cache_to=settings.cache_to,
                     secrets=secrets,
                     platform=settings.platform,
                     on_log=on_log,
@@ -187,47 +255,43 @@ def build(
                 )
         if base.image_id is None:  # the builder pulled it: now the engine knows it
             base = engine_base(client, plan.base.name)
-    duration = time.monotonic() - started
-    record = BuildRecord(
-        image=settings.image,
-        ref=built.ref,
-        tags=built.tags,
-        image_id=built.image_id,
-        size_bytes=built.size_bytes,
-        time=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        commit=plan.commit,
-        version=plan.version,
-    )
-    previous = last_release = None
-    try:
-        previous, last_release = compare(read_history(settings), settings.image, built.size_bytes)
-        record_build(settings, record)
-    except OSError as err:  # the image is built: a history that cannot be kept is no failure
-        warnings.append(f"the build history {history_path(settings)}: {err.strerror or err}")
-    budget = check_budget(settings, built.size_bytes)
-    failure: MlreleaseError | None = budget_error(built.ref, built.size_bytes, budget)
-    smoked = None
-    if smoke and failure is None:
-        try:
-            smoked = smoke_image(settings, built.ref, client=client)
-        except SmokeTestError as err:
-            failure = err
-    return replace(
-        built,
-        base_image=plan.base.name,
-        base_size_bytes=base.size_bytes,
-        base_image_id=base.image_id,
-        base_digest=base.digest,
-        model=plan.model,
-        labels=image_labels,
-        duration_s=duration,
-        previous=previous,
-        last_release=last_release,
-        budget=budget,
-        warnings=tuple(warnings),
-        smoke=smoked,
-        failure=failure,
-    )
+    built = replace(built, labels=image_labels, warnings=(*built.warnings, *warnings))
+    return built, base, client
+
+
+def _build_on_cloud(
+    settings: Settings, plan: BuildPlan, *, no_cache: bool, on_log: Callable[[str], None]
+) -> tuple[BuildResult, EngineBase, None]:
+    """The build on Cloud Build, which pushes `sha-<7>` to the release repository: the
+    result describes the image there (its digest, its size from the Artifact Registry API)."""
+    from mlrelease.build.cloud_build import CloudBuildRequest, registry_image, run_cloud_build
+    from mlrelease.registry.target import open_target
+
+    if not settings.gcp_project:
+        raise ConfigError(
+            "builder cloud-build needs gcp_project: Cloud Build runs in a GCP project and "
+            "pushes to its Artifact Registry",
+            hint="set gcp_project (MLRELEASE_GCP_PROJECT), or use --builder buildkit",
+        )
+    target = open_target(settings)
+    assert target.credentials is not None  # Artifact Registry: resolved by open_target
+    target.preflight()
+    commit_tag = plan.tags[0].rpartition(":")[2]
+    remote = str(target.ref(commit_tag))
+    with _dockerfile_for(settings, plan.base) as dockerfile:
+        request = CloudBuildRequest(
+            context=settings.path("context"),
+            dockerfile=dockerfile,
+            tags=(remote,),
+            buildargs=plan.buildargs,
+            labels=plan.labels,
+            buildkit=True,
+            no_cache=no_cache,
+            cache_from=settings.cache_from,
+        )
+        built = run_cloud_build(settings, target.credentials, request, on_log)
+    result = registry_image(target, built)
+    return replace(result, labels=dict(plan.labels)), EngineBase(), None
 
 
 @contextmanager

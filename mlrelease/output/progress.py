@@ -22,6 +22,8 @@ _STEP = re.compile(r"Step (\d+)/(\d+) : (.*)")
 # BuildKit's plain progress: `#7 [stage-1 3/3] RUN ...` starts a step (x of y in its stage).
 _BUILDKIT_STEP = re.compile(r"#\d+ \[(?:(\S+) )?(\d+)/(\d+)\] (.*)")
 _BUILDKIT_NOTE = re.compile(r"#\d+ (?:CACHED|ERROR: .*)")
+# A remote builder's own lines (the build's ID and log, the upload): always shown.
+_BUILDER_NOTE = re.compile(r"Cloud Build: .*")
 
 
 @contextmanager
@@ -79,7 +81,11 @@ def build_progress(out: Output, *, quiet: bool = False) -> Iterator[Callable[[st
     if console is None:
 
         def plain(line: str) -> None:
-            if _BUILDKIT_STEP.match(line) or _BUILDKIT_NOTE.fullmatch(line):
+            if (
+                _BUILDKIT_STEP.match(line)
+                or _BUILDKIT_NOTE.fullmatch(line)
+                or _BUILDER_NOTE.fullmatch(line)
+            ):
                 out.note(line)
             else:
                 out.build_log(line)
@@ -107,6 +113,8 @@ def build_progress(out: Output, *, quiet: bool = False) -> Iterator[Callable[[st
                 progress.update(task, completed=step - 1, total=total, description=what[:60])
             elif line.endswith(" CACHED") and _BUILDKIT_NOTE.fullmatch(line):
                 progress.update(task, description=f"{progress.tasks[0].description[:52]} CACHED")
+            elif _BUILDER_NOTE.fullmatch(line):
+                progress.console.print(redact(line), markup=False, highlight=False)
             elif out.verbose:
                 progress.console.print(redact(line), style="dim", markup=False, highlight=False)
 

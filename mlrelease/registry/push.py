@@ -2,8 +2,10 @@
 
 `push_release` gathers the facts (`gather_facts`), lets `push_plan.plan_push` decide, and then
 carries the plan out, stopping at the first failure:
-1. what may be pushed: a `vX.Y.Z` tag that exists in git, and a local image built from that tag's
-   commit on a clean tree (its revision label says so);
+1. what may be pushed: a `vX.Y.Z` tag that exists in git, and an image built from that tag's
+   commit on a clean tree (its revision label says so): in the engine, or, with the
+   `cloud-build` builder, the `sha-<7>` image Cloud Build pushed (then no layer is sent: the
+   release tag is created on its manifest);
 2. the target's preflight (repository, upload permission, or a plain registry that answers);
 3. the plan: the tag absent (push), the same image (nothing to push), another image (refused
    unless `--force`, never on immutable tags); the aliases that move forward;
@@ -31,11 +33,11 @@ from mlrelease.history import smoke_record
 from mlrelease.labels import DIRTY, REVISION
 from mlrelease.registry.engine_push import Deadline, EnginePush, push_with_retry
 from mlrelease.registry.push_plan import (
-    LocalImage,
+    BuiltImage,
     PushFacts,
     PushPlan,
     RemoteTag,
-    choose_local_image,
+    choose_image,
     plan_push,
     released_versions,
 )
@@ -54,7 +56,7 @@ if TYPE_CHECKING:
 
 def local_images(
     settings: Settings, tag: str, commit: str, client: docker.DockerClient
-) -> tuple[LocalImage, ...]:
+) -> tuple[BuiltImage, ...]:
     """The images in the engine under the names a release has locally: `IMAGE:vX.Y.Z`, then
     `IMAGE:sha-<7>` of the tag's commit."""
     from docker.errors import ImageNotFound
@@ -66,8 +68,21 @@ def local_images(
         except ImageNotFound:
             continue
         labels = image.labels or {}
-        found.append(LocalImage(name, image.id, labels.get(REVISION), bool(labels.get(DIRTY))))
+        found.append(BuiltImage(name, image.id, labels.get(REVISION), bool(labels.get(DIRTY))))
     return tuple(found)
+
+
+def registry_images(target: Target, commit: str) -> tuple[BuiltImage, ...]:
+    """The image a remote builder pushed for `commit`: `sha-<7>` in the release repository,
+    with the commit its revision label names."""
+    name = f"sha-{commit[:7]}"
+    found = target.manifest(name)
+    if found is None or found.config_digest is None:
+        return ()
+    labels = target.image_labels(found.digest)
+    ref = str(target.ref(name))
+    revision, dirty = labels.get(REVISION), bool(labels.get(DIRTY))
+    return (BuiltImage(ref, found.config_digest, revision, dirty, digest=found.digest),)
 
 
 def release_commit(settings: Settings, tag: str) -> str:
@@ -87,7 +102,7 @@ def gather_facts(
     settings: Settings,
     tag: str,
     commit: str,
-    candidates: tuple[LocalImage, ...],
+    candidates: tuple[BuiltImage, ...],
     target: Target,
     *,
     force: bool,
@@ -134,13 +149,19 @@ def push_release(
     deadline = Deadline(settings.deadline_s)
     require_destination(settings)
     commit = release_commit(settings, tag)
-    # A read that outlasts the request timeout is a stalled push (a frozen registry).
-    client = docker_client(timeout=settings.request_timeout_s)
-    candidates = local_images(settings, tag, commit, client)
-    # The local side first: no credentials are asked for an image that may not go out.
-    choose_local_image(settings.image, tag, commit, candidates)
-    target = open_target(settings, key_file=key_file)
-    target.preflight()
+    client = None
+    if settings.builder == "cloud-build":  # the image is in the registry; no engine is needed
+        target = open_target(settings, key_file=key_file)
+        target.preflight()
+        candidates = registry_images(target, commit)
+    else:
+        # A read that outlasts the request timeout is a stalled push (a frozen registry).
+        client = docker_client(timeout=settings.request_timeout_s)
+        candidates = local_images(settings, tag, commit, client)
+        # The local side first: no credentials are asked for an image that may not go out.
+        choose_image(settings.image, tag, commit, candidates)
+        target = open_target(settings, key_file=key_file)
+        target.preflight()
     plan = plan_push(gather_facts(settings, tag, commit, candidates, target, force=force))
     ref = target.ref(tag)
     if dry_run:
@@ -194,7 +215,7 @@ class Publish:
         target: Target,
         plan: PushPlan,
         ref: ImageRef,
-        client: docker.DockerClient,
+        client: docker.DockerClient | None,
         deadline: Deadline,
         on_progress: Callable[[PushEvent], None],
         backoff_s: float,
@@ -220,6 +241,8 @@ class Publish:
             if landed is None:
                 raise RegistryError(f"{self.ref} vanished from the registry during the push")
             return landed
+        if self.plan.image.digest is not None:
+            return self._tag_in_the_registry(self.plan.image.digest)
         if self.target.atomic_tags and not self.target.immutable_tags:
             return self._through_a_temporary_tag()
         return self._straight_to_the_tag()
@@ -232,34 +255,50 @@ class Publish:
         temporary = self.ref.with_tag(f"mlrelease-push-{uuid.uuid4().hex[:16]}")
         try:
             landed = self._push(temporary)
-            if self.plan.action == "replace":
-                self.target.point_tag(self.plan_tag, landed)
-                self.pushed = True
-            else:
-                held = self.target.create_tag(self.plan_tag, landed)
-                if held is not None and held != landed.digest:
-                    raise PreconditionError(
-                        f"{self.ref} was created by another push while this one ran: it holds "
-                        f"{held}, not this push's {landed.digest}",
-                        hint="release a new version (`mlrelease bump patch`); this push's "
-                        "image is in the registry untagged",
-                    )
-                self.pushed = held is None
+            self._create_release_tag(landed, "this push's image is in the registry untagged")
         finally:
             self._forget(temporary)
         _verify(self.target, self.ref, landed.digest)
         return landed
 
+    def _tag_in_the_registry(self, digest: str) -> Manifest:
+        """The builder pushed the image: the release tag is created on its manifest, and no
+        layer is sent."""
+        landed = self.target.manifest(digest)
+        if landed is None or landed.config_digest != self.plan.image.image_id:
+            raise RegistryError(
+                f"{self.plan.image.name} ({digest}) is no longer in the registry",
+                hint="build it again (`mlrelease build`), then push",
+            )
+        if not self.target.atomic_tags:
+            self.warnings.append(_PLAIN_RACE.format(host=self.target.repository.host))
+        self._create_release_tag(landed, f"the build stays at {self.plan.image.name}")
+        _verify(self.target, self.ref, landed.digest)
+        return landed
+
+    def _create_release_tag(self, landed: Manifest, left: str) -> None:
+        """The release tag at `landed`: moved with --force, else created unless another push
+        created it first (PreconditionError saying what is `left`)."""
+        if self.plan.action == "replace":
+            self.target.point_tag(self.plan_tag, landed)
+            self.pushed = True
+            return
+        held = self.target.create_tag(self.plan_tag, landed)
+        if held is not None and held != landed.digest:
+            raise PreconditionError(
+                f"{self.ref} was created by another push while this one ran: it holds "
+                f"{held}, not this push's {landed.digest}",
+                hint=f"release a new version (`mlrelease bump patch`); {left}",
+            )
+        self.pushed = held is None
+
     def _straight_to_the_tag(self) -> Manifest:
         if not self.target.atomic_tags:
-            self.warnings.append(
-                f"{self.target.repository.host} is a plain registry, which cannot create a tag "
-                "atomically: a push of the same tag from another machine can still race this one"
-            )
+            self.warnings.append(_PLAIN_RACE.format(host=self.target.repository.host))
         with engine_name_lock(self.ref):
             if self.plan.action == "push":  # checked again, right before the push
                 held = self.target.manifest(self.plan_tag)
-                if held is not None and held.config_digest != self.plan.local.image_id:
+                if held is not None and held.config_digest != self.plan.image.image_id:
                     raise PreconditionError(
                         f"{self.ref} was created by another push while this one ran: it "
                         f"holds {held.digest}",
@@ -271,8 +310,9 @@ class Publish:
         return landed
 
     def _push(self, ref: ImageRef) -> Manifest:
+        assert self.client is not None  # an engine push has an engine
         push = EnginePush(
-            self.plan.local.image_id, ref, self.settings.attempts, self.deadline, self.backoff_s
+            self.plan.image.image_id, ref, self.settings.attempts, self.deadline, self.backoff_s
         )
         try:
             digest, self.attempts = push_with_retry(
@@ -282,9 +322,9 @@ class Publish:
             self._untag_locally(ref)
         self.sent = digest
         landed = self.target.manifest(digest)
-        if landed is None or landed.config_digest != self.plan.local.image_id:
+        if landed is None or landed.config_digest != self.plan.image.image_id:
             raise RegistryError(
-                f"the registry does not hold {self.plan.local.name} as {digest} after the push",
+                f"the registry does not hold {self.plan.image.name} as {digest} after the push",
                 hint="another push may have used the same name; push again",
             )
         return landed
@@ -300,7 +340,7 @@ class Publish:
         from docker.errors import DockerException
 
         # Only the name this push gave; the release's own local names stay.
-        if ref.tag and ref.tag.startswith("mlrelease-push-"):
+        if self.client is not None and ref.tag and ref.tag.startswith("mlrelease-push-"):
             with contextlib.suppress(DockerException):
                 self.client.images.remove(str(ref), noprune=True)
 
@@ -320,6 +360,12 @@ class Publish:
             )
         failed = type(err)(f"{err.message}; {landed}", hint=err.hint, detail=err.detail, data=data)
         return failed
+
+
+_PLAIN_RACE = (
+    "{host} is a plain registry, which cannot create a tag atomically: a push of the same tag "
+    "from another machine can still race this one"
+)
 
 
 @contextlib.contextmanager
@@ -361,7 +407,7 @@ def _result(
         pushed=pushed,
         verified=verified,
         dry_run=dry_run,
-        local_image=plan.local.name,
+        local_image=plan.image.name,
         compressed_size_bytes=size,
         aliases=plan.aliases,
         attempts=attempts,

@@ -1,8 +1,8 @@
 """The rules of a push, as a pure function of what is known before anything moves.
 
-`plan_push` takes the facts (the release tag and its commit, the local images that could be
+`plan_push` takes the facts (the release tag and its commit, the built images that could be
 that release, what the registry holds under the tag, the repository's versions, the options)
-and returns what to do: which local image goes out, whether the tag is pushed, left as it is
+and returns what to do: which image goes out, whether the tag is pushed, left as it is
 (the same image is there) or replaced (`--force`), and which alias tags move. Every refusal is
 raised here, with its fix, before the engine or the registry is asked to change anything.
 """
@@ -18,13 +18,15 @@ from mlrelease.versions.rules import Version, parse_tag
 
 
 @dataclass(frozen=True)
-class LocalImage:
-    """An image in the engine under one of the names a release may have locally."""
+class BuiltImage:
+    """An image that may be the release: in the engine under one of the names a release has
+    locally, or already in the registry, pushed there by a remote builder (Cloud Build)."""
 
-    name: str  # e.g. ml-service:v1.2.0 or ml-service:sha-1a2b3c4
+    name: str  # e.g. ml-service:v1.2.0, or HOST/P/R/ml-service:sha-1a2b3c4 in the registry
     image_id: str
     revision: str | None  # the commit it was built from (its revision label)
     dirty: bool  # built from a working tree with uncommitted changes
+    digest: str | None = None  # its manifest's digest, when the registry already holds it
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class PushFacts:
     tag: str  # vX.Y.Z
     version: Version
     commit: str  # the commit the git tag points at
-    candidates: tuple[LocalImage, ...]  # IMAGE:vX.Y.Z first, then IMAGE:sha-<7>, if present
+    # IMAGE:vX.Y.Z first, then IMAGE:sha-<7>, in the engine (or sha-<7> in the registry)
+    candidates: tuple[BuiltImage, ...]
     existing: RemoteTag | None  # the registry's image under `tag`
     immutable_tags: bool
     force: bool
@@ -60,7 +63,7 @@ Action = Literal["push", "unchanged", "replace"]
 class PushPlan:
     """What the push will do."""
 
-    local: LocalImage
+    image: BuiltImage
     action: Action  # push a new tag, leave it (same image there), or replace it (--force)
     aliases: tuple[str, ...]  # alias tags to point at the release
     warnings: tuple[str, ...]
@@ -69,22 +72,20 @@ class PushPlan:
 
 def plan_push(facts: PushFacts) -> PushPlan:
     """The plan for `facts`; PreconditionError (exit 3) for a push that must not happen."""
-    local = choose_local_image(facts.image, facts.tag, facts.commit, facts.candidates)
+    image = choose_image(facts.image, facts.tag, facts.commit, facts.candidates)
     warnings: list[str] = []
-    smoke_rule(local, facts.smoke.get(local.image_id), facts.require_smoke, warnings)
-    action = tag_action(facts, local, warnings)
+    smoke_rule(image, facts.smoke.get(image.image_id), facts.require_smoke, warnings)
+    action = tag_action(facts, image, warnings)
     aliases, notes = moving_aliases(facts.aliases, facts.version, facts.released)
     if aliases and facts.immutable_tags:
         warnings.append(
             f"aliases {', '.join(aliases)} not moved: the repository's tags are immutable"
         )
         aliases = []
-    return PushPlan(local, action, tuple(aliases), tuple(warnings), tuple(notes))
+    return PushPlan(image, action, tuple(aliases), tuple(warnings), tuple(notes))
 
 
-def choose_local_image(
-    image: str, tag: str, commit: str, candidates: Iterable[LocalImage]
-) -> LocalImage:
+def choose_image(image: str, tag: str, commit: str, candidates: Iterable[BuiltImage]) -> BuiltImage:
     """The first candidate built from `commit` on a clean tree. When none is, the refusal
     names the first candidate found and why it is not the release (or that none is built)."""
     found = list(candidates)
@@ -94,7 +95,7 @@ def choose_local_image(
     rebuild = f"git checkout {tag} && mlrelease build"
     if not found:
         raise PreconditionError(
-            f"no local image of {tag}: neither {image}:{tag} nor {image}:sha-{commit[:7]} is built",
+            f"no image of {tag}: neither {image}:{tag} nor {image}:sha-{commit[:7]} is built",
             hint=rebuild,
         )
     first = found[0]
@@ -109,7 +110,7 @@ def choose_local_image(
     )
 
 
-def smoke_rule(local: LocalImage, outcome: str | None, required: bool, warnings: list[str]) -> None:
+def smoke_rule(local: BuiltImage, outcome: str | None, required: bool, warnings: list[str]) -> None:
     """An image whose smoke test failed, or that was never smoke-tested, is pushed with a
     warning, or refused (exit 3) when `require_smoke` is set."""
     if outcome == "passed":
@@ -125,7 +126,7 @@ def smoke_rule(local: LocalImage, outcome: str | None, required: bool, warnings:
     )
 
 
-def tag_action(facts: PushFacts, local: LocalImage, warnings: list[str]) -> Action:
+def tag_action(facts: PushFacts, local: BuiltImage, warnings: list[str]) -> Action:
     """push (the tag is free), unchanged (it holds this image) or replace (--force, mutable
     tags only); PreconditionError when it holds another image."""
     existing = facts.existing

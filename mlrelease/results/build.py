@@ -120,7 +120,11 @@ class BuildResult:
     warnings: tuple[str, ...] = ()
     smoke: SmokeResult | None = None
     failure: MlreleaseError | None = None
-    builder: str = "classic"  # "classic" (docker-py) or "buildkit" (a docker CLI)
+    builder: str = "classic"  # "classic" (docker-py), "buildkit" (a docker CLI), "cloud-build"
+    # Cloud Build: the image's digest in the registry, the build's ID and its log.
+    digest: str | None = None
+    build_id: str | None = None
+    log_url: str | None = None
 
     @property
     def ref(self) -> str:
@@ -142,6 +146,9 @@ class BuildResult:
             "ref": self.ref,
             "image_id": self.image_id,
             "builder": self.builder,
+            "digest": self.digest,
+            "build_id": self.build_id,
+            "log_url": self.log_url,
             "tags": list(self.tags),
             "size_bytes": self.size_bytes,
             "base_image": self.base_image,

@@ -16,8 +16,8 @@ from mlrelease.build.builders import (
     has_builtin_buildkit,
 )
 from mlrelease.build.buildkit import (
+    BuildKitLog,
     BuildKitRequest,
-    _Steps,
     check_request,
     command_line,
     logged_form,
@@ -325,7 +325,7 @@ PLAIN_LOG = """\
 
 
 def test_the_plain_progress_gives_steps_cached_steps_and_the_failing_step() -> None:
-    steps = _Steps()
+    steps = BuildKitLog()
     for line in PLAIN_LOG.splitlines():
         steps.read(line)
 

@@ -9,7 +9,7 @@ import pytest
 
 from mlrelease.errors import ExitCode, PreconditionError
 from mlrelease.registry.push_plan import (
-    LocalImage,
+    BuiltImage,
     PushFacts,
     RemoteTag,
     alias_names,
@@ -31,7 +31,7 @@ def version(text: str) -> Version:
     return parsed
 
 
-RELEASE = LocalImage("svc:v1.4.3", IMAGE_ID, COMMIT, dirty=False)
+RELEASE = BuiltImage("svc:v1.4.3", IMAGE_ID, COMMIT, dirty=False)
 FACTS = PushFacts(
     image="svc",
     tag="v1.4.3",
@@ -60,14 +60,14 @@ def refusal(facts: PushFacts) -> PreconditionError:
 def test_a_free_tag_is_pushed_from_the_release_image() -> None:
     plan = plan_push(FACTS)
 
-    assert (plan.local, plan.action, plan.aliases, plan.warnings) == (RELEASE, "push", (), ())
+    assert (plan.image, plan.action, plan.aliases, plan.warnings) == (RELEASE, "push", (), ())
 
 
 def test_no_local_image_is_refused_with_the_build_command() -> None:
     error = refusal(replace(FACTS, candidates=()))
 
     assert error.message == (
-        f"no local image of v1.4.3: neither svc:v1.4.3 nor svc:sha-{COMMIT[:7]} is built"
+        f"no image of v1.4.3: neither svc:v1.4.3 nor svc:sha-{COMMIT[:7]} is built"
     )
     assert error.hint == "git checkout v1.4.3 && mlrelease build"
 
@@ -92,11 +92,11 @@ def test_an_image_of_another_commit_is_refused_naming_both_commits() -> None:
 
 def test_the_sha_build_of_the_commit_is_taken_when_the_version_tag_is_stale() -> None:
     stale = replace(RELEASE, revision=OTHER, image_id="sha256:" + "2" * 64)
-    by_sha = LocalImage(f"svc:sha-{COMMIT[:7]}", IMAGE_ID, COMMIT, dirty=False)
+    by_sha = BuiltImage(f"svc:sha-{COMMIT[:7]}", IMAGE_ID, COMMIT, dirty=False)
 
     plan = plan_push(replace(FACTS, candidates=(stale, by_sha)))
 
-    assert plan.local == by_sha
+    assert plan.image == by_sha
 
 
 def test_an_image_without_a_revision_label_is_refused() -> None:
