@@ -155,6 +155,22 @@ class CloudBuild:
                 retry=self._retry(),
             )
 
+    def answers(self) -> None:
+        """ListBuilds of one build: the API is enabled and the caller may read builds."""
+        with self._build_errors():
+            pager = self.builds.list_builds(
+                request={**self._names(), "page_size": 1},
+                timeout=self.settings.request_timeout_s,
+                retry=self._retry(),
+            )
+            next(iter(pager.builds), None)
+
+    def bucket_exists(self) -> bool:
+        """Whether the staging bucket exists (else the first build makes it)."""
+        with self._storage_errors():
+            found = self.storage.lookup_bucket(self.bucket, timeout=self.settings.request_timeout_s)
+        return found is not None
+
     def cancel(self, build_id: str) -> None:
         with self._build_errors():
             self.builds.cancel_build(

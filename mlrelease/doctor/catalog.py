@@ -9,6 +9,7 @@ from __future__ import annotations
 from mlrelease.doctor import (
     builder,
     cloud,
+    cloud_build,
     config,
     dockerfile,
     engine,
@@ -66,4 +67,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     RemoteCheck("credentials", "Google credentials parse and refresh", cloud.check_credentials),
     RemoteCheck("repository", "The release repository exists", cloud.check_repository),
     RemoteCheck("permission", "Uploads to the repository are allowed", cloud.check_permission),
+    RemoteCheck(
+        "cloud-build", "Cloud Build answers, its bucket is usable", cloud_build.check_cloud_build
+    ),
 )

@@ -197,3 +197,20 @@ def test_ctrl_c_cancels_the_build_and_says_so(rel, cloud_build, base_image) -> N
     assert found is not None, seen
     build_id = found[1]
     assert cloud_build.wait(build_id)["status"] == "CANCELLED"
+
+
+def check(result: subprocess.CompletedProcess[str], name: str) -> dict:
+    (found,) = [c for c in json.loads(result.stdout)["data"]["checks"] if c["id"] == name]
+    return found
+
+
+def test_doctor_reports_whether_cloud_build_answers(rel, cloud_build) -> None:
+    answered = rel.mlrelease("--json", "doctor", "--only", "cloud-build")
+    cloud_build.disable_api()
+    disabled = rel.mlrelease("--json", "doctor", "--only", "cloud-build")
+
+    assert check(answered, "cloud-build")["status"] == "ok", answered.stdout
+    assert f"gs://{BUCKET} (made by the first build)" in check(answered, "cloud-build")["finding"]
+    refused = check(disabled, "cloud-build")
+    assert refused["status"] == "fail"
+    assert "gcloud services enable cloudbuild.googleapis.com" in refused["fix"]
