@@ -1,8 +1,9 @@
-"""pytest fixtures for Cloud Storage and Cloud Build, beside `gar` (tests.emulator.fixtures).
+"""pytest fixtures for Cloud Storage, Cloud Build and Container Analysis, beside `gar`
+(tests.emulator.fixtures).
 
-`storage` and `cloud_build` are started once per session on free 127.0.0.1 ports and reset
-before each test that asks for them; `gar`'s own reset (everything granted, no faults) applies
-to both, since they take their tokens and denied permissions from it."""
+`storage`, `cloud_build` and `container_analysis` are started once per session on free 127.0.0.1
+ports and reset before each test that asks for them; `gar`'s own reset (everything granted, no
+faults) applies to them all, since they take their tokens and denied permissions from it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.emulator.cloud_build import CloudBuildEmulator
+from tests.emulator.container_analysis import ContainerAnalysisEmulator
 from tests.emulator.fixtures import unavailable
 from tests.emulator.server import GarEmulator
 from tests.emulator.storage import StorageEmulator
@@ -19,6 +21,8 @@ from tests.emulator.storage import StorageEmulator
 __all__ = [
     "cloud_build",
     "cloud_build_emulator",
+    "container_analysis",
+    "container_analysis_emulator",
     "storage",
     "storage_emulator",
 ]
@@ -68,3 +72,20 @@ def cloud_build(
     cloud_build_emulator.reset()  # first: a cancelled build writes its log's last lines
     storage_emulator.reset()
     return cloud_build_emulator
+
+
+@pytest.fixture(scope="session")
+def container_analysis_emulator(gar: GarEmulator) -> Iterator[ContainerAnalysisEmulator]:
+    """Container Analysis (Grafeas v1) for `gar`'s project, once per session."""
+    emulator = ContainerAnalysisEmulator(gar)
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def container_analysis(
+    container_analysis_emulator: ContainerAnalysisEmulator,
+) -> ContainerAnalysisEmulator:
+    """Container Analysis with no image scanned, its API enabled, no faults."""
+    container_analysis_emulator.reset()
+    return container_analysis_emulator
