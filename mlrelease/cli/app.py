@@ -68,6 +68,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "mlrelease.cli.lifecycle",
         "Cleanup policies as code ([tool.mlrelease.retention]): diff, plan, apply.",
     ),
+    "scan": (
+        "mlrelease.cli.lifecycle",
+        "Show Artifact Registry's vulnerability findings for a release; fail on fixable ones.",
+    ),
     "release": (
         "mlrelease.cli.release",
         "Bump, build at the new tag, smoke-test, push and verify; rerun to resume a failed one.",

@@ -92,3 +92,40 @@ def retention(
         load_settings(), apply=apply, plan_only=plan, no_dry_run=no_dry_run, key_file=key_file
     )
     return command_output(ctx).emit(result)
+
+
+@commands.command()
+def scan(
+    ctx: typer.Context,
+    tag: TagArgument,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            metavar="SEVERITY",
+            help="Exit 1 when a finding this severe or more has a fix: CRITICAL, HIGH, MEDIUM, "
+            "LOW or MINIMAL (default: the `scan_fail_on` setting, CRITICAL).",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="How long to wait for the scan to finish (default: `scan_timeout_s`, 600).",
+        ),
+    ] = None,
+    key_file: KeyFileOption = None,
+) -> int:
+    """Show Artifact Registry's vulnerability findings for a release; fail on fixable ones."""
+    from mlrelease.config.settings import Flag, load_settings
+    from mlrelease.supply.scan import scan_release
+
+    out = command_output(ctx)
+    settings = load_settings(
+        flags={
+            "scan_fail_on": Flag("--fail-on", fail_on),
+            "scan_timeout_s": Flag("--timeout", timeout),
+        }
+    )
+    return out.emit(scan_release(settings, tag, key_file=key_file, on_progress=out.progress))
