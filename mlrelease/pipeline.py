@@ -22,6 +22,7 @@ from mlrelease.versions.rules import Part, release_tag
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
     from mlrelease.results.push import PushEvent
+    from mlrelease.results.scan import ScanResult
 
 
 def run_release(
@@ -75,6 +76,7 @@ def run_release(
             f"release {tag} stopped: {err.message} (done: {so_far})",
             hint=f"{err.hint}; then {resume}",
         ) from err
+    scanned = _scan(settings, tag, pushed.ref, key_file, on_step) if settings.scan else None
     return PipelineResult(
         version=tag.removeprefix("v"),
         tag=tag,
@@ -83,4 +85,23 @@ def run_release(
         digest=pushed.digest or "",
         pushed=pushed.pushed,
         push=pushed,
+        scan=scanned,
     )
+
+
+def _scan(
+    settings: Settings, tag: str, image: str, key_file: Path | None, on_step: Callable[[str], None]
+) -> ScanResult:
+    """The pushed release's findings (`scan = true`). The image is out by now: a failure says
+    so, and rerunning the scan alone is the way on."""
+    from mlrelease.supply.scan import scan_release
+
+    on_step(f"scanning {image}: waiting for Container Scanning's findings")
+    try:
+        return scan_release(settings, tag, key_file=key_file, on_progress=on_step)
+    except MlreleaseError as err:
+        raise type(err)(
+            f"release {tag} is pushed ({image}), but its scan failed: {err.message}",
+            hint=err.hint,
+            detail=err.detail,
+        ) from err
