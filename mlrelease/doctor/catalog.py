@@ -15,6 +15,7 @@ from mlrelease.doctor import (
     engine,
     files,
     git,
+    scanning,
     secrets,
     signing,
     size,
@@ -70,4 +71,5 @@ CHECKS: tuple[CheckSpec, ...] = (
     RemoteCheck(
         "cloud-build", "Cloud Build answers, its bucket is usable", cloud_build.check_cloud_build
     ),
+    RemoteCheck("scanning", "Container Scanning answers", scanning.check_scanning),
 )

@@ -22,7 +22,13 @@ from tests.unit.doctor.fixes import activated, apply_fix, project_environment
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "single-stage"
 ROW = [0.03808, 0.05068, 0.0617, 0.02187, -0.04422, -0.03482, -0.0434, -0.00259, 0.01991, -0.01765]
 # What a fixed project may still show: no build recorded yet, and the remote checks (--offline).
-LEFT = {"size": "skip", "credentials": "skip", "repository": "skip", "permission": "skip"}
+LEFT = {
+    "size": "skip",
+    "credentials": "skip",
+    "repository": "skip",
+    "permission": "skip",
+    "scanning": "skip",
+}
 # Fixes that are a secret to provide, not a file to edit: left as warnings.
 SECRETS = {"signing"}
 
