@@ -18,6 +18,7 @@ MODEL_METRIC = "org.mlrelease.model.metric"  # the headline metric, accuracy=0.9
 # Several model files: `{"path": "sha256", ...}` as compact JSON, keys sorted; MODEL_SHA256 is
 # then the sha256 of this label's text.
 MODEL_FILES = "org.mlrelease.model.files"
+BUILDER = "org.mlrelease.builder"  # classic, buildkit or cloud-build
 DOCKERFILE = "org.mlrelease.dockerfile"  # the Dockerfile that built it, from the project root
 DIRTY = "org.mlrelease.dirty"  # "true" when built from a working tree with changes
 SMOKE_CONTAINER = "org.mlrelease.smoke"  # on smoke-test containers, for a later clean-up

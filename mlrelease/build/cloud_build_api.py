@@ -223,6 +223,7 @@ class CloudBuild:
         """Cloud Build's refusals as mlrelease's errors, each with its fix."""
         from google.api_core import exceptions
         from google.auth import exceptions as auth_exceptions
+        from google.protobuf import json_format
 
         who = self.identity or "the caller"
         try:
@@ -260,6 +261,12 @@ class CloudBuild:
             raise ExternalServiceError(
                 f"the Cloud Build API failed ({err.code}): {one_line(err.message)}",
                 hint="retry; Cloud Build's status: https://status.cloud.google.com",
+            ) from None
+        except json_format.ParseError as err:
+            raise ExternalServiceError(
+                f"the Cloud Build API at {self.settings.cloud_build_endpoint} answered what its "
+                f"client cannot read: {one_line(err)}",
+                hint="retry; report it if it persists",
             ) from None
         except exceptions.RetryError as err:
             raise ExternalServiceError(

@@ -145,6 +145,7 @@ def build(
         )
     check_build_inputs(settings.path("context"), settings.path("dockerfile"), choice.name)
     plan = plan_build(settings, GitRepo.discover(settings.root))
+    plan = replace(plan, labels={**plan.labels, label_keys.BUILDER: choice.name})
     started = time.monotonic()
     if choice.name == "cloud-build":
         built, base, client = _build_on_cloud(settings, plan, no_cache=no_cache, on_log=on_log)

@@ -241,6 +241,7 @@ class ArtifactRegistry:
         """Google's exceptions as mlrelease's errors, with the fix for each (but `passing`)."""
         from google.api_core import exceptions
         from google.auth import exceptions as auth_exceptions
+        from google.protobuf import json_format
 
         try:
             yield
@@ -265,6 +266,11 @@ class ArtifactRegistry:
         except exceptions.GoogleAPICallError as err:
             raise RegistryError(
                 f"the Artifact Registry API failed ({err.code}): {one_line(err.message)}",
+            ) from None
+        except json_format.ParseError as err:
+            raise RegistryError(
+                f"the Artifact Registry API at {self.settings.gar_endpoint} answered what its "
+                f"client cannot read: {one_line(err)}",
             ) from None
         except exceptions.RetryError as err:
             if err.cause is not None and _is_timeout(err.cause):

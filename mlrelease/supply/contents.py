@@ -95,39 +95,81 @@ def read_image_contents(
             container.remove(force=True)
 
 
+def read_layers(layers: Iterable[IO[bytes]], model_paths: Iterable[str]) -> ImageContents:
+    """The contents of an image given as its layers, oldest first, each a tar stream (gzipped
+    or not), as a registry stores them: a later layer's file replaces an earlier one, and its
+    whiteouts (`.wh.NAME`, `.wh..wh..opq`) remove what lies below."""
+    collector = _Collector(tuple(path.strip("/") for path in model_paths))
+    for layer in layers:
+        collector.read(layer)
+    return collector.contents()
+
+
 def _read_stream(stream: IO[bytes], wanted: tuple[str, ...]) -> ImageContents:
-    distributions: dict[tuple[str, str], Distribution] = {}
-    dpkg_status = ""
-    hashes: dict[str, tuple[str, int]] = {}
-    metadata: dict[str, bytes] = {}
-    sidecars = {_sidecar(path) for path in wanted}
-    with tarfile.open(fileobj=stream, mode="r|") as tar:
-        for member in tar:
-            if not member.isfile():
-                continue
-            name = member.name.lstrip("./")
-            if _DIST_INFO.search(name) and member.size < _MAX_TEXT:
-                found = parse_metadata(_read(tar, member).decode("utf-8", "replace"), name)
+    """The contents of a flattened filesystem (a container's export)."""
+    collector = _Collector(wanted)
+    collector.read(stream)
+    return collector.contents()
+
+
+class _Collector:
+    """The files the SBOM needs, by path, over one or more tar streams read in order."""
+
+    def __init__(self, wanted: tuple[str, ...]) -> None:
+        self.wanted = wanted
+        self.sidecars = {_sidecar(path) for path in wanted}
+        self.texts: dict[str, bytes] = {}  # METADATA files, the dpkg status, model sidecars
+        self.hashes: dict[str, tuple[str, int]] = {}  # model files: (sha256, size)
+
+    def read(self, stream: IO[bytes]) -> None:
+        with tarfile.open(fileobj=stream, mode="r|*") as tar:
+            for member in tar:
+                name = member.name.lstrip("./")
+                folder, _, base = name.rpartition("/")
+                if base == ".wh..wh..opq":  # the folder's lower contents are hidden
+                    self._drop(folder, keep_folder=True)
+                elif base.startswith(".wh."):
+                    self._drop(f"{folder}/{base[4:]}".lstrip("/"), keep_folder=False)
+                elif member.isfile():
+                    self._take(tar, member, name)
+
+    def _take(self, tar: tarfile.TarFile, member: tarfile.TarInfo, name: str) -> None:
+        small = member.size < _MAX_TEXT
+        if (_DIST_INFO.search(name) or name == DPKG_STATUS) and small:
+            self.texts[name] = _read(tar, member)
+        elif any(_matches(name, path) for path in self.wanted):
+            self.hashes[name] = _hash(tar, member)
+        elif any(_matches(name, path) for path in self.sidecars) and small:
+            self.texts[name] = _read(tar, member)
+
+    def _drop(self, path: str, *, keep_folder: bool) -> None:
+        below = f"{path}/" if path else ""
+        for found in (self.texts, self.hashes):
+            for name in [
+                n for n in found if n.startswith(below) or (n == path and not keep_folder)
+            ]:
+                del found[name]
+
+    def contents(self) -> ImageContents:
+        distributions: dict[tuple[str, str], Distribution] = {}
+        for name, raw in sorted(self.texts.items()):
+            if _DIST_INFO.search(name):
+                found = parse_metadata(raw.decode("utf-8", "replace"), name)
                 if found is not None:
                     key = (re.sub(r"[-_.]+", "-", found.name).lower(), found.version)
                     distributions.setdefault(key, found)
-            elif name == DPKG_STATUS and member.size < _MAX_TEXT:
-                dpkg_status = _read(tar, member).decode("utf-8", "replace")
-            elif any(_matches(name, path) for path in wanted):
-                hashes["/" + name] = _hash(tar, member)
-            elif any(_matches(name, path) for path in sidecars) and member.size < _MAX_TEXT:
-                metadata["/" + name] = _read(tar, member)
-    models = tuple(
-        ModelFile(path, digest, size, _sklearn_version(metadata.get(_sidecar(path))))
-        for path, (digest, size) in sorted(hashes.items())
-    )
-    missing = tuple(p for p in wanted if not any(_matches(m.path[1:], p) for m in models))
-    return ImageContents(
-        distributions=tuple(sorted(distributions.values(), key=lambda d: d.name.lower())),
-        debian_packages=tuple(parse_dpkg_status(dpkg_status)),
-        models=models,
-        missing_models=missing,
-    )
+        dpkg_status = self.texts.get(DPKG_STATUS, b"").decode("utf-8", "replace")
+        models = tuple(
+            ModelFile("/" + name, digest, size, _sklearn_version(self.texts.get(_sidecar(name))))
+            for name, (digest, size) in sorted(self.hashes.items())
+        )
+        missing = tuple(p for p in self.wanted if not any(_matches(m.path[1:], p) for m in models))
+        return ImageContents(
+            distributions=tuple(sorted(distributions.values(), key=lambda d: d.name.lower())),
+            debian_packages=tuple(parse_dpkg_status(dpkg_status)),
+            models=models,
+            missing_models=missing,
+        )
 
 
 def parse_metadata(text: str, location: str) -> Distribution | None:

@@ -22,6 +22,12 @@ MEDIA_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
 BUILD_TYPE = "https://mlrelease.dev/buildtypes/docker-image/v1"
+CLOUD_BUILD_BUILDER = "https://cloudbuild.googleapis.com/GoogleHostedWorker"
+BUILDERS = {
+    "classic": "docker classic builder",
+    "buildkit": "BuildKit (docker CLI)",
+    "cloud-build": "Cloud Build (gcr.io/cloud-builders/docker, BuildKit)",
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class BuildFacts:
     started_on: str | None = None  # RFC 3339
     finished_on: str | None = None
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    builder: str = "classic"  # what built it: classic, buildkit or cloud-build (its label)
 
 
 def builder_id(env: Mapping[str, str]) -> tuple[str, str | None]:
@@ -114,6 +121,8 @@ def provenance_statement(facts: BuildFacts) -> dict[str, Any]:
                 base["annotations"] = {"digestOf": "the local image ID (config digest)"}
         dependencies.append(base)
     builder, invocation = builder_id(facts.env)
+    if facts.builder == "cloud-build":  # the platform that ran the build, as Cloud Build names it
+        builder = CLOUD_BUILD_BUILDER
     metadata: dict[str, Any] = {}
     if invocation:
         metadata["invocationId"] = invocation
@@ -132,7 +141,7 @@ def provenance_statement(facts: BuildFacts) -> dict[str, Any]:
             "buildDefinition": {
                 "buildType": BUILD_TYPE,
                 "externalParameters": external,
-                "internalParameters": {"builder": "docker classic builder"},
+                "internalParameters": {"builder": BUILDERS.get(facts.builder, facts.builder)},
                 "resolvedDependencies": dependencies,
             },
             "runDetails": run_details,

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
     from mlrelease.refs import ImageRef
     from mlrelease.registry.target import Target
+    from mlrelease.registry.v2 import Manifest
     from mlrelease.results.push import PushEvent, PushResult
     from mlrelease.supply.kms import KmsSigner
 
@@ -65,25 +66,31 @@ def sign_and_attach(
             f"{ref.repository}@{digest} is an index, not a single image: no SBOM can be read",
             hint="push a single-platform image",
         )
-    if client is None:
-        from mlrelease.engine import docker_client
-
-        client = docker_client()
     image_id = manifest.config_digest
-    document = _sbom_document(settings, client, image_id, ref)
+    if settings.builder == "cloud-build":  # the image is in the registry alone
+        document = _registry_sbom(settings, target, manifest, ref)
+        facts = registry_build_facts(
+            settings, target, manifest, ref.repository, build_args=build_args or {}
+        )
+    else:
+        if client is None:
+            from mlrelease.engine import docker_client
+
+            client = docker_client()
+        document = _sbom_document(settings, client, image_id, ref)
+        facts = build_facts(
+            settings,
+            client,
+            image_id,
+            ref.repository,
+            digest,
+            build_args=build_args or {},
+            started_on=started_on,
+            finished_on=finished_on,
+        )
     created = {"org.opencontainers.image.created": finished_on} if finished_on else None
     sbom_digest = documents.store(
         target, manifest, sbom.MEDIA_TYPE, document, kind="sbom", annotations=created
-    )
-    facts = build_facts(
-        settings,
-        client,
-        image_id,
-        ref.repository,
-        digest,
-        build_args=build_args or {},
-        started_on=started_on,
-        finished_on=finished_on,
     )
     statement = provenance.statement_bytes(provenance.provenance_statement(facts))
     provenance_digest = documents.store(
@@ -185,6 +192,68 @@ def _sbom_document(
     return stored.read_bytes()
 
 
+def _registry_sbom(settings: Settings, target: Target, manifest: Manifest, ref: ImageRef) -> bytes:
+    stored = sbom.sbom_path(settings, manifest.config_digest or "")
+    if not stored.is_file():
+        sbom.sbom_for_registry_image(
+            target.registry, target.repository.path, manifest, settings, name=ref.repository
+        )
+    return stored.read_bytes()
+
+
+def registry_build_facts(
+    settings: Settings,
+    target: Target,
+    manifest: Manifest,
+    repository: str,
+    *,
+    build_args: Mapping[str, str],
+) -> provenance.BuildFacts:
+    """What the provenance of an image only the registry holds records: read from its
+    config's labels and creation time, and the Dockerfile at its commit."""
+    found = target.image_labels(manifest.digest)
+    return _facts(
+        settings,
+        found,
+        repository,
+        manifest.digest,
+        build_args=build_args,
+        base_digest=found.get(labels.BASE_DIGEST),
+        finished_on=found.get(labels.CREATED),
+    )
+
+
+def _facts(
+    settings: Settings,
+    found: Mapping[str, str],
+    repository: str,
+    digest: str,
+    *,
+    build_args: Mapping[str, str],
+    base_digest: str | None,
+    base_digest_is_image_id: bool = False,
+    started_on: str | None = None,
+    finished_on: str | None = None,
+) -> provenance.BuildFacts:
+    commit = found.get(labels.REVISION)
+    dockerfile = found.get(labels.DOCKERFILE) or settings.dockerfile
+    return provenance.BuildFacts(
+        repository=repository,
+        digest=digest,
+        dockerfile=dockerfile,
+        dockerfile_sha256=_dockerfile_sha256(settings.root / dockerfile, settings.root, commit),
+        commit=commit,
+        source=found.get(labels.SOURCE),
+        build_args=build_args,
+        base_image=found.get(labels.BASE_NAME),
+        base_digest=base_digest,
+        base_digest_is_image_id=base_digest_is_image_id,
+        started_on=started_on,
+        finished_on=finished_on,
+        builder=found.get(labels.BUILDER) or "classic",
+    )
+
+
 def build_facts(
     settings: Settings,
     client: docker.DockerClient,
@@ -208,21 +277,16 @@ def build_facts(
             hint="sign from the machine that built the image",
         ) from err
     found = image.labels or {}
-    commit = found.get(labels.REVISION)
-    dockerfile = found.get(labels.DOCKERFILE) or settings.dockerfile
     base_name, base_digest = found.get(labels.BASE_NAME), found.get(labels.BASE_DIGEST)
     from_engine = base_digest is None and base_name is not None
     if from_engine:
         base_digest = _engine_digest(client, str(base_name))
-    return provenance.BuildFacts(
-        repository=repository,
-        digest=digest,
-        dockerfile=dockerfile,
-        dockerfile_sha256=_dockerfile_sha256(settings.root / dockerfile, settings.root, commit),
-        commit=commit,
-        source=found.get(labels.SOURCE),
+    return _facts(
+        settings,
+        found,
+        repository,
+        digest,
         build_args=build_args,
-        base_image=base_name,
         base_digest=base_digest,
         base_digest_is_image_id=from_engine and base_digest is not None,
         started_on=started_on,

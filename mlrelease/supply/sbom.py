@@ -1,6 +1,7 @@
 """The SBOM: a CycloneDX 1.6 JSON document of what a built image holds.
 
-Made with cyclonedx-python-lib from what `contents.read_image_contents` finds in the image:
+Made with cyclonedx-python-lib from what `contents` finds in the image (the engine's, or the
+registry's layers for an image only the registry holds):
 Python distributions (`pkg:pypi/...`), Debian packages (`pkg:deb/debian/...`) and the model
 files (type `machine-learning-model`, with their sha256 and the scikit-learn version they were
 trained with, as a dependency on that scikit-learn). Every document is validated against the
@@ -13,8 +14,9 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from mlrelease.errors import PreconditionError, WorkFailed
 from mlrelease.results.supply import SbomComponent, SbomResult
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     import docker
 
     from mlrelease.config.settings import Settings
+    from mlrelease.registry.v2 import Manifest, RegistryClient
 
 MEDIA_TYPE = "application/vnd.cyclonedx+json"
 SPEC_VERSION = "1.6"
@@ -76,7 +79,42 @@ def sbom_for_image(
     describe it; `name` (default: the configured image) names the image in the document."""
     contents = read_image_contents(client, image_id, model_paths_in_context(settings))
     size = int(client.images.get(image_id).attrs.get("Size") or 0) or None
-    text = make_document(contents, name or settings.image, image_id, size_bytes=size)
+    return _keep(settings, contents, name or settings.image, image_id, size)
+
+
+def sbom_for_registry_image(
+    registry: RegistryClient, path: str, manifest: Manifest, settings: Settings, *, name: str
+) -> SbomResult:
+    """The same for an image only the registry holds (Cloud Build pushed it): its layers are
+    streamed from the registry and read in order, nothing is pulled into an engine."""
+    import json as json_text
+
+    from mlrelease.supply.contents import read_layers
+
+    if manifest.config_digest is None:
+        raise PreconditionError(f"{name}@{manifest.digest} is an index, not a single image")
+    layers = json_text.loads(manifest.body or b"{}").get("layers") or []
+    unreadable = [layer["mediaType"] for layer in layers if "zstd" in layer.get("mediaType", "")]
+    if unreadable:
+        raise PreconditionError(
+            f"{name}@{manifest.digest} has {unreadable[0]} layers, which cannot be read here",
+            hint="build with gzip layers (the default of docker and Cloud Build)",
+        )
+
+    def streams() -> Iterator[IO[bytes]]:
+        for layer in layers:
+            with registry.open_blob(path, layer["digest"]) as response:
+                yield response.raw
+
+    contents = read_layers(streams(), model_paths_in_context(settings))
+    return _keep(settings, contents, name, manifest.config_digest, None)
+
+
+def _keep(
+    settings: Settings, contents: ImageContents, name: str, image_id: str, size: int | None
+) -> SbomResult:
+    """Write the SBOM of `contents` beside the build (in .mlrelease/) and describe it."""
+    text = make_document(contents, name, image_id, size_bytes=size)
     path = sbom_path(settings, image_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = path.parent.parent  # .mlrelease: local state, kept out of git as the history is

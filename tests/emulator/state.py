@@ -22,7 +22,9 @@ def now() -> datetime.datetime:
 
 
 def rfc3339(moment: datetime.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """`YYYY-MM-DDTHH:MM:SS.ffffffZ`, the year in four digits: strftime's %Y gives `1` for an
+    image created at the zero time (0001-01-01, as reproducible builds set it)."""
+    return f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass

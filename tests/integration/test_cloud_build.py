@@ -25,6 +25,7 @@ from tests.integration.releasing import (
     remove_images,
     tiny_base,
 )
+from tests.unit.supply.keys import new_key_pair
 
 pytestmark = pytest.mark.integration
 
@@ -214,3 +215,20 @@ def test_doctor_reports_whether_cloud_build_answers(rel, cloud_build) -> None:
     refused = check(disabled, "cloud-build")
     assert refused["status"] == "fail"
     assert "gcloud services enable cloudbuild.googleapis.com" in refused["fix"]
+
+
+def test_a_signed_release_built_on_cloud_build_verifies_with_no_engine(rel, gar) -> None:
+    keys = new_key_pair()
+    rel.env["MLRELEASE_SIGNING_KEY"] = keys.private_pem
+    rel.env["MLRELEASE_VERIFY_KEY"] = keys.public_pem
+    no_engine = "unix:///nonexistent/docker.sock"
+
+    released = rel.mlrelease("--json", "release", "patch", DOCKER_HOST=no_engine)
+    verified = rel.mlrelease("--json", "verify", "v0.0.1", DOCKER_HOST=no_engine)
+
+    assert released.returncode == 0, released.stdout
+    attached = data(released)["push"]["attached"]
+    assert attached["sbom_digest"] and attached["provenance_digest"]
+    assert verified.returncode == 0, verified.stdout
+    checks = {check["name"]: check["status"] for check in data(verified)["checks"]}
+    assert set(checks.values()) == {"ok"}, checks
