@@ -42,13 +42,20 @@ def promote(
             "--dry-run", help="Run the preflight and say what would be copied; copy nothing."
         ),
     ] = False,
+    no_artifacts: Annotated[
+        bool,
+        typer.Option(
+            "--no-artifacts",
+            help="Copy the image alone, not the signature, SBOM and provenance attached to it.",
+        ),
+    ] = False,
 ) -> int:
     """Copy a release by digest to another repository (no rebuild, no pull), verify it."""
     from mlrelease.config.settings import load_settings
-    from mlrelease.registry.promote import promote_release
+    from mlrelease.supply.promotion import promote_with_artifacts
 
     out = command_output(ctx)
-    result = promote_release(
+    result = promote_with_artifacts(
         load_settings(),
         tag,
         to=to,
@@ -56,6 +63,7 @@ def promote(
         to_region=to_region,
         key_file=key_file,
         dry_run=dry_run,
+        artifacts=not no_artifacts,
         on_progress=out.progress,
     )
     return out.emit(result)

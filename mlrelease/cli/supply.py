@@ -34,12 +34,26 @@ def sbom(
 
 
 @commands.command()
-def verify(ctx: typer.Context, tag: TagArgument, key_file: KeyFileOption = None) -> int:
+def verify(
+    ctx: typer.Context,
+    tag: TagArgument,
+    repository: Annotated[
+        str | None,
+        typer.Option(
+            "--repository",
+            metavar="REPOSITORY|HOST/PATH",
+            help="Where to check (default: the release repository): a repository promoted "
+            "to, named as `promote --to` names it.",
+        ),
+    ] = None,
+    key_file: KeyFileOption = None,
+) -> int:
     """Check a release's signature, SBOM and provenance in the registry; one line per check."""
     from mlrelease.config.settings import load_settings
     from mlrelease.supply.verify import verify_release
 
-    return command_output(ctx).emit(verify_release(load_settings(), tag, key_file=key_file))
+    result = verify_release(load_settings(), tag, key_file=key_file, repository=repository)
+    return command_output(ctx).emit(result)
 
 
 @commands.command()

@@ -5,12 +5,15 @@ Nothing is rebuilt and nothing passes through the engine: the Registry API v2 co
 manifest bytes, so the destination's digest is the source's. The destination is checked as
 push checks its target (repository, upload permission, a tag that holds another digest is
 refused), the tag is created through the Artifact Registry API where there is one (which
-refuses a tag that exists), and the result is verified through that API.
+refuses a tag that exists), and the result is verified through that API. A `carry` given by the
+caller (the supply chain's: the signature, SBOM and provenance) copies what is attached to the
+image once the image is there and before the tag is, so that the tag never shows a release
+without its proofs; it runs on a rerun too, where the image had been promoted already.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,13 +22,16 @@ from mlrelease.errors import ConfigError, PreconditionError, RegistryError, Usag
 from mlrelease.refs import ImageRef, parse
 from mlrelease.registry.blobs import Repo, copy_manifest
 from mlrelease.registry.v2 import RegistryClient
-from mlrelease.results.promote import BlobCopy, PromoteResult
+from mlrelease.results.promote import ArtifactCopy, BlobCopy, PromoteResult
 from mlrelease.versions.rules import parse_tag
 
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
     from mlrelease.registry.target import Target
     from mlrelease.registry.v2 import Manifest
+
+# (source, destination, the promoted manifest, dry_run) -> what was done with its artifacts
+Carry = Callable[["Target", "Target", "Manifest", bool], Sequence[ArtifactCopy]]
 
 
 def promote_release(
@@ -38,6 +44,7 @@ def promote_release(
     key_file: Path | None = None,
     dry_run: bool = False,
     on_progress: Callable[[str], None] = lambda line: None,
+    carry: Carry | None = None,
 ) -> PromoteResult:
     """Copy the release `tag` to the destination named, as the module docstring says."""
     from mlrelease.registry.target import open_target
@@ -67,10 +74,13 @@ def promote_release(
             if destination.immutable_tags
             else "a different image was promoted under this version; release a new version",
         )
-    result = _Promotion(source, destination, tag, manifest, on_progress)
+    result = _Promotion(source, destination, tag, manifest, on_progress, carry)
     if held is not None:  # the same digest: already promoted
-        return result.outcome(promoted=False, verified=_resolves(destination, tag, manifest))
+        result.carry(dry_run=dry_run)
+        verified = _resolves(destination, tag, manifest)
+        return result.outcome(promoted=False, verified=verified, dry_run=dry_run, there=True)
     result.copy(dry_run=dry_run)
+    result.carry(dry_run=dry_run)
     if dry_run:
         return result.outcome(promoted=False, verified=False, dry_run=True)
     result.tag()
@@ -88,14 +98,17 @@ class _Promotion:
         tag: str,
         manifest: Manifest,
         on_progress: Callable[[str], None],
+        carried: Carry | None,
     ) -> None:
         self.source = source
         self.destination = destination
         self.tag_name = tag
         self.manifest = manifest
         self.on_progress = on_progress
+        self.carried = carried
         self.blobs: list[BlobCopy] = []
         self.manifests = 1
+        self.artifacts: tuple[ArtifactCopy, ...] = ()
         self.warnings: list[str] = []
 
     def copy(self, *, dry_run: bool) -> None:
@@ -110,6 +123,12 @@ class _Promotion:
             shown,
             dry_run=dry_run,
         )
+
+    def carry(self, *, dry_run: bool) -> None:
+        """What is attached to the image, copied (or, in a dry run, looked for) by `carry`."""
+        if self.carried is not None:
+            found = self.carried(self.source, self.destination, self.manifest, dry_run)
+            self.artifacts = tuple(found)
 
     def tag(self) -> None:
         """The release tag at the copied manifest: created through the Artifact Registry API
@@ -130,7 +149,9 @@ class _Promotion:
                 hint="release a new version; the copied image stays in the destination untagged",
             )
 
-    def outcome(self, *, promoted: bool, verified: bool, dry_run: bool = False) -> PromoteResult:
+    def outcome(
+        self, *, promoted: bool, verified: bool, dry_run: bool = False, there: bool = False
+    ) -> PromoteResult:
         return PromoteResult(
             source=str(self.source.ref(self.tag_name)),
             ref=str(self.destination.ref(self.tag_name)),
@@ -145,6 +166,9 @@ class _Promotion:
             target=self.destination.kind,
             credentials_source=self.destination.credentials_source,
             warnings=tuple(self.warnings),
+            artifacts=self.artifacts,
+            artifacts_carried=self.carried is not None,
+            already_there=there,
         )
 
 
@@ -154,10 +178,13 @@ def destination_target(
     to: str | None,
     to_project: str | None,
     to_region: str | None,
+    *,
+    option: str = "--to",
 ) -> Target:
     """Where the release goes: an Artifact Registry repository (`--to REPOSITORY`, with
     `--to-project`/`--to-region` for another project or region; `promote_to` by default), or
-    a plain registry's `HOST/PATH`."""
+    a plain registry's `HOST/PATH`. `option` names the flag that said so (verify's
+    `--repository` names a repository the same way)."""
     to = to or settings.promote_to
     if not (to or to_project or to_region):
         raise ConfigError(
@@ -168,17 +195,17 @@ def destination_target(
     if to is not None and "/" in to:
         if to_project or to_region:
             raise UsageError(
-                "--to HOST/PATH names the whole destination; it takes no --to-project or "
+                f"{option} HOST/PATH names the whole destination; it takes no --to-project or "
                 "--to-region"
             )
-        return _plain_destination(settings, source, to)
+        return _plain_destination(settings, source, to, option)
     if source.gar is None or source.credentials is None:
         raise UsageError(
             f"the release repository {source.repository} is a plain registry: "
-            "there is no Artifact Registry repository to promote to by name",
-            hint="name the destination as HOST/PATH, e.g. --to 127.0.0.1:5001/ml-service",
+            "there is no Artifact Registry repository to name",
+            hint=f"name the repository as HOST/PATH, e.g. {option} 127.0.0.1:5001/ml-service",
         )
-    return _gar_destination(settings, source, to, to_project, to_region)
+    return _gar_destination(settings, source, to, to_project, to_region, option)
 
 
 def _gar_destination(
@@ -187,6 +214,7 @@ def _gar_destination(
     repository: str | None,
     project: str | None,
     region: str | None,
+    option: str,
 ) -> Target:
     from mlrelease.config.keys import KEYS
     from mlrelease.registry.artifact_registry import ArtifactRegistry
@@ -199,7 +227,7 @@ def _gar_destination(
             try:
                 checked[spec.name] = spec.parse(value)
             except ValueError as err:
-                flag = "--to" if spec.name == "repository" else f"--to-{spec.name.split('_')[-1]}"
+                flag = option if spec.name == "repository" else f"--to-{spec.name.split('_')[-1]}"
                 raise UsageError(f"invalid {flag} {value!r}: {err}") from None
     moved = replace(settings, **checked)
     if region and settings.source("registry_host").startswith("default"):
@@ -222,13 +250,13 @@ def _gar_destination(
     )
 
 
-def _plain_destination(settings: Settings, source: Target, text: str) -> Target:
+def _plain_destination(settings: Settings, source: Target, text: str, option: str) -> Target:
     from mlrelease.registry.target import GAR_USERNAME, Target
 
     ref = parse(text)
     if ref.host is None or ref.tag or ref.digest:
         raise UsageError(
-            f"--to {text!r} is not HOST/PATH",
+            f"{option} {text!r} is not HOST/PATH",
             hint="name a registry and repository without a tag, e.g. 127.0.0.1:5001/ml-service",
         )
     # The release registry's own credentials go to that host alone.

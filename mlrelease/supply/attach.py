@@ -134,13 +134,39 @@ def attach_document(
     """Store `document` as an OCI 1.1 artifact whose subject is `subject`, listed where
     referrers are found; the artifact manifest's digest."""
     client.put_blob(path, EMPTY_BLOB)
-    layer_digest = client.put_blob(path, document)
+    client.put_blob(path, document)
+    artifact = artifact_manifest(subject, artifact_type, [document], annotations=annotations)
+    stored = client.put_manifest(path, artifact.digest, artifact)
+    if client.referrers(path, subject.digest) is None:
+        add_to_tag_schema(client, path, subject.digest, [referrer_entry(artifact)])
+    return stored
+
+
+def artifact_manifest(
+    subject: Manifest,
+    artifact_type: str,
+    documents: list[bytes],
+    *,
+    annotations: dict[str, str] | None = None,
+) -> Manifest:
+    """The OCI 1.1 artifact manifest that holds `documents` (a layer each) for `subject`: the
+    same bytes for the same documents, so that a copy of it is recognised by its digest."""
+    import hashlib
+
+    layers = [
+        {
+            "mediaType": artifact_type,
+            "size": len(document),
+            "digest": "sha256:" + hashlib.sha256(document).hexdigest(),
+        }
+        for document in documents
+    ]
     manifest: dict[str, Any] = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "artifactType": artifact_type,
         "config": {"mediaType": EMPTY_CONFIG, "size": len(EMPTY_BLOB), "digest": _empty()},
-        "layers": [{"mediaType": artifact_type, "size": len(document), "digest": layer_digest}],
+        "layers": layers,
         "subject": {
             "mediaType": subject.media_type or OCI_MANIFEST,
             "size": len(subject.body),
@@ -149,39 +175,43 @@ def attach_document(
     }
     if annotations:
         manifest["annotations"] = annotations
-    artifact = _manifest_of(_json(manifest), OCI_MANIFEST)
-    stored = client.put_manifest(path, artifact.digest, artifact)
-    if client.referrers(path, subject.digest) is None:
-        _add_to_tag_schema(client, path, subject.digest, artifact, manifest)
-    return stored
+    return _manifest_of(_json(manifest), OCI_MANIFEST)
 
 
-def _add_to_tag_schema(
-    client: RegistryClient,
-    path: str,
-    subject_digest: str,
-    artifact: Manifest,
-    manifest: dict[str, Any],
-) -> None:
+def referrer_entry(artifact: Manifest) -> dict[str, Any]:
+    """The descriptor of `artifact` in a referrers index (its type and annotations with it)."""
+    body = json.loads(artifact.body)
+    entry: dict[str, Any] = {
+        "mediaType": artifact.media_type or OCI_MANIFEST,
+        "digest": artifact.digest,
+        "size": len(artifact.body),
+        "artifactType": body.get("artifactType") or (body.get("config") or {}).get("mediaType"),
+    }
+    if body.get("annotations"):
+        entry["annotations"] = body["annotations"]
+    return entry
+
+
+def add_to_tag_schema(
+    client: RegistryClient, path: str, subject_digest: str, entries: list[dict[str, Any]]
+) -> bool:
+    """List `entries` (referrer descriptors) in the tag schema's index of `subject_digest`,
+    beside those it lists; False when it listed them all already (nothing written)."""
     tag = referrers_tag(subject_digest)
-    entries: list[dict[str, Any]] = []
+    listed: list[dict[str, Any]] = []
     existing = client.manifest(path, tag)
     if existing is not None:
         try:
-            entries = list(json.loads(existing.body).get("manifests") or [])
+            listed = list(json.loads(existing.body).get("manifests") or [])
         except ValueError:
-            entries = []
-    entry: dict[str, Any] = {
-        "mediaType": OCI_MANIFEST,
-        "digest": artifact.digest,
-        "size": len(artifact.body),
-        "artifactType": manifest["artifactType"],
-    }
-    if manifest.get("annotations"):
-        entry["annotations"] = manifest["annotations"]
-    entries = [kept for kept in entries if kept.get("digest") != artifact.digest] + [entry]
-    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}
+            listed = []
+    digests = {entry.get("digest") for entry in entries}
+    merged = [kept for kept in listed if kept.get("digest") not in digests] + entries
+    if existing is not None and merged == listed:
+        return False
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": merged}
     client.put_manifest(path, tag, _manifest_of(_json(index), OCI_INDEX))
+    return True
 
 
 def find_referrers(

@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from mlrelease.errors import AuthError, RegistryError, one_line
 
@@ -46,6 +46,13 @@ class Attachment:
         """The digest of the version it is attached to."""
         return self.target.rpartition("/versions/")[2]
 
+    @property
+    def file_digests(self) -> tuple[str, ...]:
+        """The digests of its files, from their names (`.../files/sha256:<hex>`); "" for a
+        file named otherwise."""
+        named = (unquote(name.rpartition("/files/")[2]) for name in self.files)
+        return tuple(name if name.startswith("sha256:") else "" for name in named)
+
 
 class Attachments:
     """The attachments API of the repository a GAR target releases to."""
@@ -67,9 +74,13 @@ class Attachments:
     def attach(self, digest: str, media_type: str, document: bytes, *, kind: str) -> str:
         """Upload `document` and attach it to version `digest` as `media_type`; the
         attachment's name."""
-        file_name = self.upload(document, media_type)
+        return self.create(digest, media_type, [self.upload(document, media_type)], kind=kind)
+
+    def create(self, digest: str, media_type: str, files: list[str], *, kind: str) -> str:
+        """Attach the uploaded `files` to version `digest` as `media_type`; the attachment's
+        name."""
         attachment_id = f"{kind}-{digest.partition(':')[2][:12]}-{uuid.uuid4().hex[:8]}"
-        body = {"target": self.version_name(digest), "type": media_type, "files": [file_name]}
+        body = {"target": self.version_name(digest), "type": media_type, "files": files}
         answer = self._request(
             "POST",
             f"{self.endpoint}/v1/{self.parent}/attachments",

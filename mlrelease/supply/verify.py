@@ -1,4 +1,5 @@
-"""`mlrelease verify vX.Y.Z`: the proofs of a release, checked against the registry alone.
+"""`mlrelease verify vX.Y.Z`: the proofs of a release, checked against the registry alone
+(the release repository, or with `--repository` one it was promoted to).
 
 The tag is resolved to a digest through the registry (the Artifact Registry API on GAR); then,
 one check each: the image's revision label is the tag's git commit; a cosign signature of that
@@ -28,8 +29,13 @@ if TYPE_CHECKING:
     from mlrelease.registry.v2 import Manifest
 
 
-def verify_release(settings: Settings, tag: str, *, key_file: Path | None = None) -> VerifyResult:
-    """Check the release `tag`'s signature, SBOM and provenance (the module docstring)."""
+def verify_release(
+    settings: Settings, tag: str, *, key_file: Path | None = None, repository: str | None = None
+) -> VerifyResult:
+    """Check the release `tag`'s signature, SBOM and provenance (the module docstring), in the
+    release repository or in `repository`, named as promote's `--to` names one (a repository
+    of the same project and region, or a plain registry's HOST/PATH)."""
+    from mlrelease.registry.promote import destination_target
     from mlrelease.registry.target import open_target
     from mlrelease.versions.git import GitRepo
     from mlrelease.versions.rules import parse_tag
@@ -44,6 +50,8 @@ def verify_release(settings: Settings, tag: str, *, key_file: Path | None = None
         )
     commit = GitRepo.discover(settings.root).tags().get(tag)
     target = open_target(settings, key_file=key_file)
+    if repository is not None:
+        target = destination_target(settings, target, repository, None, None, option="--repository")
     digest = target.resolve(tag)
     if digest is None:
         raise PreconditionError(

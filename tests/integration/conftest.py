@@ -66,13 +66,12 @@ def _wait_for_http(url: str, process: subprocess.Popen, timeout: float = 15.0) -
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory) -> Iterator[Registry]:
-    """An open (no auth) distribution registry, started once per session on a free port."""
+@contextlib.contextmanager
+def _serve_registry(root: Path) -> Iterator[Registry]:
+    """An open (no auth) distribution registry on a free port, its data under `root`."""
     binary = os.environ.get("MLRELEASE_REGISTRY_BIN") or shutil.which("docker-registry")
     if not binary or not Path(binary).exists():
         unavailable("docker-registry (CNCF distribution) is not installed")
-    root = tmp_path_factory.mktemp("registry")
     port = free_port()
     config = root / "config.yml"
     config.write_text(
@@ -90,6 +89,20 @@ def registry(tmp_path_factory) -> Iterator[Registry]:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory) -> Iterator[Registry]:
+    """An open (no auth) distribution registry, started once per session on a free port."""
+    with _serve_registry(tmp_path_factory.mktemp("registry")) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def second_registry(tmp_path_factory) -> Iterator[Registry]:
+    """Another one, on another port: a registry host that `registry` shares no blob with."""
+    with _serve_registry(tmp_path_factory.mktemp("second-registry")) as served:
+        yield served
 
 
 @pytest.fixture(scope="session")
