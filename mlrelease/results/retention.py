@@ -66,6 +66,24 @@ class RetentionResult:
     def changed(self) -> bool:
         return any(change.change != "same" for change in self.changes)
 
+    @property
+    def deleted(self) -> int:
+        """How many planned images `--apply` deleted (a plain registry; Google deletes later)."""
+        return sum(1 for deletion in self.deletions if deletion.deleted)
+
+    def github_outputs(self) -> dict[str, str]:
+        """Step outputs for GitHub Actions: the policies, whether and how they were applied,
+        and the deletions planned and done."""
+        mode = "" if self.policy_dry_run is None else str(self.policy_dry_run).lower()
+        return {
+            "repository": self.repository,
+            "policies": ",".join(sorted(self.policies)),
+            "applied": str(self.applied).lower(),
+            "policy_dry_run": mode,
+            "deletions_planned": str(len(self.deletions)),
+            "deletions_done": str(self.deleted),
+        }
+
     def to_data(self) -> dict[str, Any]:
         return {
             "repository": self.repository,

@@ -21,10 +21,11 @@ def _present_retention(result: RetentionResult) -> View:
         )
         for change in result.changes
     ]
-    deleted = sum(1 for d in result.deletions if d.deleted)
     count = f"{len(result.deletions)} of {result.images} images in {result.repository}"
     if result.target == "registry" and result.applied:
-        notes.append(Note(f"Deleted {deleted} of {result.images} images ({count})", "success"))
+        notes.append(
+            Note(f"Deleted {result.deleted} of {result.images} images ({count})", "success")
+        )
     else:
         notes.append(Note(f"The policies delete {count} today"))
     if result.applied and result.target == "artifact-registry":
@@ -41,8 +42,31 @@ def _present_retention(result: RetentionResult) -> View:
 
 @summarises
 def _retention_summary(result: RetentionResult) -> str:
-    rows: list[tuple[str, str]] = [(c.id, c.change) for c in result.changes]
+    rows: list[tuple[str, str]] = [("repository", f"`{result.repository}`")]
+    rows += [(f"policy `{c.id}`", c.change) for c in result.changes]
+    if result.target == "artifact-registry":
+        mode = "dry-run mode" if result.policy_dry_run else "active"
+        rows.append(("applied", f"yes, {mode}" if result.applied else "no (plan)"))
     rows.append(
         ("images deleted by the policies today", f"{len(result.deletions)} of {result.images}")
     )
-    return "### mlrelease retention\n\n" + markdown_table(("", ""), rows)
+    if result.target == "registry":
+        rows.append(("deleted", str(result.deleted) if result.applied else "none (plan)"))
+    rows += [("warning", text) for text in result.warnings]
+    summary = "### mlrelease retention\n\n" + markdown_table(("", ""), rows)
+    if result.deletions:
+        # A plain registry's --apply deletes them itself: say which went.
+        deleting = result.target == "registry"
+        columns = ("digest", "tags", "uploaded", "policy", *(("deleted",) if deleting else ()))
+        deletions = [
+            (
+                f"`{d.digest[:19]}`",
+                ", ".join(d.tags) or "(untagged)",
+                d.uploaded or "-",
+                d.policy,
+                *((("yes" if d.deleted else "no"),) if deleting else ()),
+            )
+            for d in result.deletions
+        ]
+        summary += "\n#### Deletions\n\n" + markdown_table(columns, deletions)
+    return summary
