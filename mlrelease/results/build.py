@@ -169,13 +169,17 @@ class BuildResult:
         }
 
     def github_outputs(self) -> dict[str, str]:
-        """Step outputs for GitHub Actions (`digest` is the local image ID until a push)."""
-        return {
+        """Step outputs for GitHub Actions: `digest` is the local image ID until a push, the
+        registry's digest when Cloud Build pushed it (then `build_id` and `log_url` too)."""
+        outputs = {
             "image": self.tags[0],
             "tags": ",".join(self.tags),
-            "digest": self.image_id,
+            "digest": self.digest or self.image_id,
             "size_bytes": str(self.size_bytes),
         }
+        if self.build_id:
+            outputs.update(build_id=self.build_id, log_url=self.log_url or "")
+        return outputs
 
 
 @dataclass(frozen=True)

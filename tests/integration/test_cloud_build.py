@@ -72,8 +72,9 @@ def blob_uploads(gar) -> int:
 def test_a_cloud_build_stages_the_context_builds_pushes_and_streams_its_log(
     rel, gar, cloud_build, storage_emulator, sa_key
 ) -> None:
+    outputs = rel.path.parent / "github_output"
     shown = rel.mlrelease("build")
-    result = rel.mlrelease("--json", "build")
+    result = rel.mlrelease("--json", "build", GITHUB_OUTPUT=str(outputs))
 
     assert shown.returncode == 0, shown.stderr
     assert result.returncode == 0, result.stdout
@@ -90,6 +91,10 @@ def test_a_cloud_build_stages_the_context_builds_pushes_and_streams_its_log(
     assert "COPY Dockerfile /built-on-cloud-build" in shown.stderr
     assert shown.stdout.strip() == built["ref"]
     assert cloud_build.build(built["build_id"])["status"] == "SUCCESS"
+    written = outputs.read_text()
+    assert f"digest={built['digest']}\n" in written
+    assert f"build_id={built['build_id']}\n" in written
+    assert f"log_url={built['log_url']}\n" in written
     # The staged source: the context docker-py would send, .dockerignore honoured.
     client = storage_emulator.client(
         service_account.Credentials.from_service_account_info(sa_key, scopes=SCOPES)

@@ -31,6 +31,10 @@ def _present_build(result: BuildResult) -> View:
         ),
         *(Note(f"tagged {tag}") for tag in result.tags),
     ]
+    if result.build_id:
+        notes.append(
+            Note(f"Cloud Build {result.build_id} pushed {result.digest}: {result.log_url}")
+        )
     if result.base_size_bytes is not None:
         added = result.size_bytes - result.base_size_bytes
         notes.append(
