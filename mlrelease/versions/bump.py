@@ -25,10 +25,10 @@ from mlrelease.versions.rules import (
 
 def describe(cwd: Path) -> VersionInfo:
     """The current version of the repository at `cwd` and whether HEAD is at its tag."""
-    repo = GitRepo.discover(cwd)
+    repo = GitRepo.containing(cwd)
+    head = repo.head_commit()  # first: it also checks that `cwd` is in a working tree
     tags = repo.tags()
     version, tag = current_version(name for name, commit in tags.items() if commit)
-    head = repo.head_commit()
     return VersionInfo(
         version=str(version),
         tag=tag,
@@ -58,13 +58,12 @@ def bump(
     token = check_pre_token(pre_token)
     _check_message(message)
     _check_remote_name(remote)
-    repo = GitRepo.discover(cwd)
-    head = repo.head_commit()
+    repo = GitRepo.containing(cwd)
+    head, changed = repo.status()
     if head is None:
         raise PreconditionError(
             "the repository has no commit to tag", hint="commit something first, then rerun"
         )
-    changed = repo.changed_paths()
     if changed:
         more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
         raise DirtyTreeError(

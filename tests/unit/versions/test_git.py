@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,77 @@ def test_changed_paths(repo: Repo) -> None:
 
     repo.git("mv", "file.txt", "renamed file.txt")
     assert git_repo.changed_paths() == ["renamed file.txt"]
+
+
+def test_status_from_a_subdirectory_names_paths_from_the_top(repo: Repo) -> None:
+    (repo.path / "a" / "b").mkdir(parents=True)
+    (repo.path / "a" / "new file.txt").write_text("x")
+    (repo.path / "a" / "line\nbreak.txt").write_text("x")
+    repo.git("add", "a")
+    (repo.path / "file.txt").write_text("edited\n")
+    (repo.path / "a" / "untracked.txt").write_text("x")
+
+    status = GitRepo.containing(repo.path / "a" / "b").status()
+
+    assert status.head == repo.head
+    assert status.changed == ["a/line\nbreak.txt", "a/new file.txt", "file.txt"]
+    everything = GitRepo.containing(repo.path / "a").status(include_untracked=True)
+    assert everything.changed == [
+        "a/line\nbreak.txt",
+        "a/new file.txt",
+        "file.txt",
+        "a/untracked.txt",
+    ]
+
+
+def test_status_before_the_first_commit(tmp_path: Path) -> None:
+    empty = init_repo(tmp_path / "empty", commit=False)
+    (empty.path / "staged.txt").write_text("x")
+    empty.git("add", "staged.txt")
+
+    assert GitRepo(empty.path).status() == (None, ["staged.txt"])
+
+
+def test_status_lists_a_conflicted_path(repo: Repo) -> None:
+    base = repo.head
+    repo.commit("ours")
+    repo.git("checkout", "--quiet", "-b", "theirs", base)
+    repo.commit("theirs")
+    repo.git("checkout", "--quiet", "main")
+    proc = subprocess.run(
+        ["git", "merge", "--quiet", "theirs"], cwd=repo.path, capture_output=True, check=False
+    )
+    assert proc.returncode != 0  # both changed file.txt
+
+    assert GitRepo(repo.path).changed_paths() == ["file.txt"]
+
+
+def test_containing_finds_the_top_directory_when_asked(repo: Repo) -> None:
+    (repo.path / "a").mkdir()
+
+    below = GitRepo.containing(repo.path / "a")
+
+    assert below.root == repo.path
+    after_head = GitRepo.containing(repo.path / "a")
+    assert after_head.head_commit() == repo.head
+    assert after_head.root == repo.path
+
+
+def test_containing_outside_a_repository_fails_at_the_first_call(tmp_path: Path) -> None:
+    outside = GitRepo.containing(tmp_path)  # no git process yet
+
+    for call in (outside.status, outside.head_commit, outside.tags):
+        with pytest.raises(NotAGitRepository) as caught:
+            call()
+        assert caught.value.message == f"{tmp_path} is not inside a git repository"
+
+
+def test_grep_searches_the_whole_tree_from_a_subdirectory(repo: Repo) -> None:
+    (repo.path / "a").mkdir()
+    (repo.path / "top.txt").write_text("needle\n")
+    repo.git("add", "top.txt")
+
+    assert GitRepo.containing(repo.path / "a").grep("needle") == [("top.txt", 1, "needle")]
 
 
 def test_create_tag_refuses_an_existing_one(repo: Repo) -> None:
