@@ -218,3 +218,15 @@ def test_invalid_pre_tokens(token: str) -> None:
         check_pre_token(token)
     assert caught.value.exit_code == 2
     assert repr(token) in caught.value.message
+
+
+def test_a_version_is_immutable() -> None:
+    version = _v("1.2.3")
+    with pytest.raises(AttributeError):
+        version.major = 2  # type: ignore[misc]
+
+
+def test_a_number_too_long_for_int_is_no_version() -> None:
+    # Python refuses int() of more than 4300 digits; semver's grammar has no limit.
+    assert parse_tag("v" + "1" * 5000 + ".0.0") is None
+    assert parse_version("1.0.0-" + "1" * 5000) is not None  # compared without int()
