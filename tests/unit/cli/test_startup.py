@@ -1,4 +1,5 @@
-"""Start-up: the light commands must not import docker, google or sklearn.
+"""Start-up: the light commands must not import docker, google or sklearn, and `bump` and
+`version` pay for little more than typer and two git processes (benchmarks/startup.py).
 
 Each case runs the CLI in a fresh interpreter and then lists the loaded modules, so an import
 added anywhere on the path (cli, config, render, a core module) fails it.
@@ -10,11 +11,15 @@ import importlib.util
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import Result
 
-from tests.unit.conftest import Repo
+from mlrelease import processes
+from tests.unit.conftest import MLRELEASE, Repo
 
 HEAVY = ("docker", "google", "sklearn")
 
@@ -107,3 +112,102 @@ def test_the_probe_sees_a_heavy_import(repo: Repo) -> None:
 
     assert code == 0
     assert "docker" in roots
+
+
+# Not needed to bump: semver and argparse (~3 ms: the rules parse versions themselves),
+# importlib.metadata (~10 ms: only --version reads mlrelease's own version), Rich's help.
+NOT_ON_THE_BUMP_PATH = (
+    *HEAVY,
+    "requests",
+    "urllib3",
+    "semver",
+    "argparse",
+    "rich",
+    "typer.rich_utils",
+    "importlib.metadata",
+    "mlrelease.config",
+    "mlrelease.build",
+    "mlrelease.registry",
+    "mlrelease.supply",
+    "mlrelease.doctor",
+    "mlrelease.pipeline",
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["bump", "--dry-run", "patch"],
+        ["--json", "bump", "--dry-run", "minor"],
+        ["version"],
+    ],
+    ids=["bump-dry-run", "json-bump-dry-run", "version"],
+)
+def test_bump_and_version_load_only_their_own_path(repo: Repo, args: list[str]) -> None:
+    repo.tag("v1.2.3", annotated=True)
+    repo.commit()
+
+    code, modules = probe_modules(repo.path, *args)
+
+    assert code == 0, args
+    loaded = sorted(
+        name
+        for name in modules
+        for banned in NOT_ON_THE_BUMP_PATH
+        if name == banned or name.startswith(banned + ".")
+    )
+    assert not loaded, loaded
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["bump", "--dry-run", "patch"], [["status"], ["for-each-ref"]]),
+        (["bump", "patch"], [["status"], ["for-each-ref"], ["rev-parse"], ["tag"]]),
+        (["version"], [["rev-parse"], ["for-each-ref"]]),
+    ],
+    ids=["bump-dry-run", "bump", "version"],
+)
+def test_git_processes_per_command(
+    repo: Repo,
+    run: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    expected: list[list[str]],
+) -> None:
+    # Each git process costs ~2 ms of a ~60 ms start: one per question, none to find the tree.
+    repo.tag("v1.2.3", annotated=True)
+    repo.commit()
+    started: list[list[str]] = []
+    real_run = processes.run
+
+    def counting_run(command: list[str], **kwargs: Any) -> Any:
+        started.append(list(command))
+        return real_run(command, **kwargs)
+
+    monkeypatch.setattr(processes, "run", counting_run)
+
+    result = run(*args)
+
+    assert result.exit_code == 0, result.output
+    assert [command[1:2] for command in started] == expected
+    assert all(command[0] == "git" for command in started)
+
+
+def test_the_entry_point_runs_the_command_with_collection_on() -> None:
+    # mlrelease.__main__ imports the command line with the collector off, then freezes what it
+    # imported; the command itself runs with collection on.
+    code = (
+        "import gc, mlrelease.cli.app as app\n"
+        "app.main = lambda: print(gc.isenabled(), gc.get_freeze_count() > 0)\n"
+        "from mlrelease.__main__ import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+
+    assert proc.stdout.split() == ["True", "True"], proc.stderr
+
+
+@pytest.mark.skipif(not MLRELEASE.exists(), reason="console script not installed")
+def test_the_console_script_is_the_entry_point() -> None:
+    assert "from mlrelease.__main__ import main" in MLRELEASE.read_text()
