@@ -16,9 +16,6 @@ token endpoint is an external failure (exit 5). No message ever holds key materi
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrelease.errors import AuthError, ConfigError, ExternalServiceError, one_line
+from mlrelease.key_material import decode_sa_key, load_json, read_key_file, set_but_empty
 from mlrelease.results.auth import AuthResult
 from mlrelease.secrets import Secret, register_secret
 
@@ -79,9 +77,9 @@ def resolve_credentials(
     """The credentials the resolution order above finds; ConfigError or AuthError if none work."""
     env = os.environ if env is None else env
     if key_file is not None:
-        info = _load_json(_read_key_file(key_file, "--key-file"), f"--key-file {key_file}")
+        info = load_json(read_key_file(key_file, "--key-file"), f"--key-file {key_file}")
         return _from_info(info, f"--key-file {key_file}")
-    if settings.gcp_sa_key is None and _set_but_empty(env, ("MLRELEASE_GCP_SA_KEY", "GCP_SA_KEY")):
+    if settings.gcp_sa_key is None and set_but_empty(env, ("MLRELEASE_GCP_SA_KEY", "GCP_SA_KEY")):
         name = next(n for n in ("MLRELEASE_GCP_SA_KEY", "GCP_SA_KEY") if n in env)
         raise ConfigError(
             f"{name} is set but empty",
@@ -91,7 +89,7 @@ def resolve_credentials(
         )
     if settings.gcp_sa_key is not None:
         source = settings.source("gcp_sa_key").removeprefix("env ")
-        info = _load_json(_decode_sa_key(settings.gcp_sa_key, source), source)
+        info = load_json(decode_sa_key(settings.gcp_sa_key, source), source)
         if info.get("type") != "service_account":
             raise ConfigError(
                 f"{source} holds credentials of type {info.get('type')!r}, "
@@ -102,7 +100,7 @@ def resolve_credentials(
         return _from_info(info, source)
     if path := env.get("GOOGLE_APPLICATION_CREDENTIALS"):
         source = f"GOOGLE_APPLICATION_CREDENTIALS ({path})"
-        info = _load_json(_read_key_file(Path(path), "GOOGLE_APPLICATION_CREDENTIALS"), source)
+        info = load_json(read_key_file(Path(path), "GOOGLE_APPLICATION_CREDENTIALS"), source)
         return _from_info(info, source)
     return _application_default()
 
@@ -166,128 +164,6 @@ def check(
         expires_in_s=token.expires_in_s,
         description=creds.describe(),
     )
-
-
-# Reading the credential material
-
-
-def _set_but_empty(env: Mapping[str, str], names: tuple[str, ...]) -> bool:
-    present = [env[name] for name in names if name in env]
-    return bool(present) and not any(value.strip() for value in present)
-
-
-def _read_key_file(path: Path, source: str) -> str:
-    what = _what_is_there(path)
-    if what is not None:
-        raise ConfigError(
-            f"{source} names {path}, which {what}",
-            hint=f"point {source} at the key file you downloaded (a JSON file)",
-        )
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{source} names {path}, which does not exist",
-            hint=f"point {source} at the key file you downloaded",
-        ) from None
-    except (OSError, UnicodeDecodeError) as err:
-        why = err.strerror if isinstance(err, OSError) else "it is not UTF-8 text"
-        raise ConfigError(
-            f"cannot read the key file {path} given by {source}: {why}",
-            hint="check the file's permissions and that it is the JSON key",
-        ) from None
-
-
-def _decode_sa_key(secret: Secret, source: str) -> str:
-    """GCP_SA_KEY as JSON text: given directly, by a path, or base64-encoded."""
-    value = secret.reveal().strip()
-    if value.startswith(("{", "[")):
-        return value
-    if _is_file(value):
-        return _read_key_file(Path(value), source)
-    compact = "".join(value.split())
-    try:
-        padded = compact + "=" * (-len(compact) % 4)
-        text = base64.b64decode(padded, altchars=_altchars(compact)).decode("utf-8").strip()
-    except (binascii.Error, ValueError):
-        text = ""
-    if text.startswith("{"):
-        return text
-    looks_like_path = value.endswith(".json") or value.startswith(("/", "./", "~"))
-    what = _path_problem(value) if looks_like_path or "/" in value else None
-    raise ConfigError(
-        f"{source} names a key file that {what or 'does not exist'}"
-        if looks_like_path or what
-        else f"{source} is neither key JSON, nor the path of a key file, nor base64 of key JSON",
-        hint=f"set {source} to the key file's contents, its path, or `base64 -w0 key.json`",
-    )
-
-
-def _path_problem(value: str) -> str | None:
-    # The value is a secret until known to be a path: never quote it, only say what is there.
-    try:
-        return _what_is_there(Path(value))
-    except (OSError, ValueError):
-        return None
-
-
-def _what_is_there(path: Path) -> str | None:
-    """Why `path` is no key file, in words (a directory, a device, unreadable...), or None for
-    a regular readable file."""
-    import stat
-
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        return "does not exist"
-    except PermissionError:
-        return "cannot be read (permission denied)"
-    except OSError as err:
-        return f"cannot be read ({err.strerror})"
-    if stat.S_ISDIR(mode):
-        return "is a directory"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "is a device"
-    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
-        return "is a pipe or socket, not a file"
-    if not os.access(path, os.R_OK):
-        return "cannot be read (permission denied)"
-    return None
-
-
-def _is_file(value: str) -> bool:
-    # Never let the OS's error (which would quote the value: a secret) escape.
-    try:
-        return "\n" not in value and Path(value).is_file()
-    except (OSError, ValueError):
-        return False
-
-
-def _altchars(value: str) -> bytes | None:
-    return b"-_" if ("-" in value or "_" in value) else None
-
-
-def _load_json(text: str, source: str) -> dict[str, Any]:
-    register_secret(text)  # the key and its private_key are masked in anything printed later
-    try:
-        info = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ConfigError(
-            f"the credentials in {source} are not valid JSON "
-            f"(line {err.lineno}, column {err.colno})",
-            hint="use the JSON key file exactly as downloaded",
-        ) from None
-    except ValueError:  # not UTF-8 after all, nested too deep
-        raise ConfigError(
-            f"the credentials in {source} are not valid JSON",
-            hint="use the JSON key file exactly as downloaded",
-        ) from None
-    if not isinstance(info, dict):
-        raise ConfigError(
-            f"the credentials in {source} are not a JSON object",
-            hint="use the JSON key file exactly as downloaded",
-        )
-    return info
 
 
 def _from_info(info: dict[str, Any], source: str) -> GoogleCredentials:
