@@ -27,6 +27,7 @@ LEFT = {
     "credentials": "skip",
     "repository": "skip",
     "permission": "skip",
+    "cloud-build": "skip",
     "scanning": "skip",
 }
 # Fixes that are a secret to provide, not a file to edit: left as warnings.
