@@ -214,9 +214,9 @@ class CloudBuild:
         return build, list(last)
 
     def _retry(self) -> Any:
-        from mlrelease.registry.artifact_registry import _retry
+        from mlrelease.google_api import transient_retry
 
-        return _retry(deadline=self.settings.request_timeout_s * self.settings.attempts)
+        return transient_retry(deadline=self.settings.request_timeout_s * self.settings.attempts)
 
     @contextmanager
     def _build_errors(self) -> Iterator[None]:

@@ -22,6 +22,7 @@ from mlrelease.errors import (
     RepositoryNotFound,
     one_line,
 )
+from mlrelease.google_api import is_timeout, transient_retry
 
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
@@ -229,7 +230,7 @@ class ArtifactRegistry:
         retries of transient failures by `attempts` times that; the exceptions in `passing`
         reach the caller as Google raised them."""
         timeout = self.settings.request_timeout_s
-        retry = _retry(deadline=timeout * self.settings.attempts)
+        retry = transient_retry(deadline=timeout * self.settings.attempts)
         try:
             with self._translated(passing):
                 return call(retry=retry, timeout=timeout)
@@ -273,7 +274,7 @@ class ArtifactRegistry:
                 f"client cannot read: {one_line(err)}",
             ) from None
         except exceptions.RetryError as err:
-            if err.cause is not None and _is_timeout(err.cause):
+            if err.cause is not None and is_timeout(err.cause):
                 raise RegistryError(
                     f"the Artifact Registry API at {self.settings.gar_endpoint} kept not "
                     f"answering within {self.settings.request_timeout_s:g} s",
@@ -288,7 +289,7 @@ class ArtifactRegistry:
                 hint="check the credentials with `mlrelease auth`",
             ) from None
         except OSError as err:  # requests' connection errors and timeouts are OSErrors
-            if _is_timeout(err):
+            if is_timeout(err):
                 raise RegistryError(
                     f"the Artifact Registry API at {self.settings.gar_endpoint} did not answer "
                     f"within {self.settings.request_timeout_s:g} s",
@@ -298,33 +299,6 @@ class ArtifactRegistry:
                 f"cannot reach the Artifact Registry API at {self.settings.gar_endpoint}: "
                 f"{type(err).__name__}",
             ) from None
-
-
-def _is_timeout(err: BaseException) -> bool:
-    import requests
-
-    return isinstance(err, requests.Timeout | TimeoutError)
-
-
-def _retry(deadline: float) -> Any:
-    import requests
-    from google.api_core import exceptions, retry
-
-    transient = retry.if_exception_type(
-        exceptions.TooManyRequests,
-        exceptions.InternalServerError,
-        exceptions.BadGateway,
-        exceptions.ServiceUnavailable,
-        exceptions.GatewayTimeout,
-        ConnectionError,
-        # A pooled connection the server closed while the engine was pushing, and a request
-        # that got no answer in time.
-        requests.ConnectionError,
-        requests.Timeout,
-    )
-    return retry.Retry(
-        predicate=transient, initial=0.5, maximum=4.0, multiplier=2.0, timeout=deadline
-    )
 
 
 def _escape(image: str) -> str:

@@ -23,6 +23,7 @@ from mlrelease.errors import (
     PreconditionError,
     one_line,
 )
+from mlrelease.google_api import is_timeout, transient_retry
 
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
@@ -108,7 +109,9 @@ class ContainerAnalysis:
         retries of transient failures by `attempts` times that."""
         timeout = self.settings.request_timeout_s
         with self._translated():
-            return call(retry=_retry(deadline=timeout * self.settings.attempts), timeout=timeout)
+            return call(
+                retry=transient_retry(deadline=timeout * self.settings.attempts), timeout=timeout
+            )
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -142,7 +145,7 @@ class ContainerAnalysis:
                 f"the Container Analysis API failed ({err.code}): {one_line(err.message)}",
             ) from None
         except exceptions.RetryError as err:
-            what = "answering in time" if _is_timeout(err.cause) else "failing"
+            what = "answering in time" if is_timeout(err.cause) else "failing"
             raise ExternalServiceError(
                 f"the Container Analysis API at {endpoint} kept {what} "
                 f"({self.settings.attempts} attempts of {self.settings.request_timeout_s:g} s)",
@@ -158,28 +161,3 @@ class ContainerAnalysis:
                 f"cannot reach the Container Analysis API at {endpoint}: {type(err).__name__}",
                 hint=f"check that {endpoint} is reachable, then retry",
             ) from None
-
-
-def _is_timeout(err: BaseException | None) -> bool:
-    import requests
-
-    return isinstance(err, requests.Timeout | TimeoutError)
-
-
-def _retry(deadline: float) -> Any:
-    import requests
-    from google.api_core import exceptions, retry
-
-    transient = retry.if_exception_type(
-        exceptions.TooManyRequests,
-        exceptions.InternalServerError,
-        exceptions.BadGateway,
-        exceptions.ServiceUnavailable,
-        exceptions.GatewayTimeout,
-        ConnectionError,
-        requests.ConnectionError,
-        requests.Timeout,
-    )
-    return retry.Retry(
-        predicate=transient, initial=0.5, maximum=4.0, multiplier=2.0, timeout=deadline
-    )
