@@ -31,12 +31,19 @@ def _credentials(settings: Settings) -> GoogleCredentials | MlreleaseError:
     return creds
 
 
-def _registry(remote: Remote) -> ArtifactRegistry:
-    from mlrelease.registry.artifact_registry import ArtifactRegistry
-
+def working_credentials(remote: Remote) -> GoogleCredentials:
+    """The run's credentials, resolved and refreshed once for all the remote checks; those
+    that need them skip (Unavailable) when they do not work, which `credentials` reports."""
     creds = remote.shared("credentials", lambda: _credentials(remote.settings))
     if isinstance(creds, MlreleaseError):
         raise Unavailable("the credentials do not work (see credentials)")
+    return creds
+
+
+def _registry(remote: Remote) -> ArtifactRegistry:
+    from mlrelease.registry.artifact_registry import ArtifactRegistry
+
+    creds = working_credentials(remote)
     return remote.shared("registry", lambda: ArtifactRegistry(remote.settings, creds))
 
 

@@ -4,8 +4,8 @@ shares the run's credentials with the other remote checks."""
 
 from __future__ import annotations
 
-from mlrelease.doctor.cloud import _credentials
-from mlrelease.doctor.frame import Outcome, Remote, Unavailable, fail, ok, skip
+from mlrelease.doctor.cloud import working_credentials
+from mlrelease.doctor.frame import Outcome, Remote, fail, ok, skip
 from mlrelease.errors import MlreleaseError
 
 
@@ -21,9 +21,7 @@ def check_cloud_build(remote: Remote) -> Outcome:
             "builder cloud-build needs gcp_project: Cloud Build runs in a GCP project",
             "set gcp_project (MLRELEASE_GCP_PROJECT), or use builder = buildkit",
         )
-    creds = remote.shared("credentials", lambda: _credentials(settings))
-    if isinstance(creds, MlreleaseError):
-        raise Unavailable("the credentials do not work (see credentials)")
+    creds = working_credentials(remote)
     cloud = CloudBuild(settings, creds)
     try:
         cloud.answers()

@@ -8,8 +8,8 @@ needs the API. It shares the run's credentials with the other remote checks.
 
 from __future__ import annotations
 
-from mlrelease.doctor.cloud import _credentials
-from mlrelease.doctor.frame import Outcome, Remote, Unavailable, fail, ok, skip, warn
+from mlrelease.doctor.cloud import working_credentials
+from mlrelease.doctor.frame import Outcome, Remote, fail, ok, skip, warn
 from mlrelease.errors import MlreleaseError
 
 
@@ -23,9 +23,7 @@ def check_scanning(remote: Remote) -> Outcome:
         if not settings.has_destination:
             return skip("no release destination is configured (see repository)")
         return skip(f"releases go to the plain registry {settings.registry_host}: no scanning")
-    creds = remote.shared("credentials", lambda: _credentials(settings))
-    if isinstance(creds, MlreleaseError):
-        raise Unavailable("the credentials do not work (see credentials)")
+    creds = working_credentials(remote)
     problem = fail if settings.scan else warn
     api = ContainerAnalysis(settings, creds)
     prefix = f"https://{release_repository(settings)}@"
