@@ -27,7 +27,7 @@ from mlrelease.google_api import is_timeout, transient_retry
 
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
-    from mlrelease.registry.credentials import GoogleCredentials
+    from mlrelease.credentials import GoogleCredentials
 
 SERVICE = "containerscanning.googleapis.com"
 VIEWER_ROLE = "roles/containeranalysis.occurrences.viewer"
