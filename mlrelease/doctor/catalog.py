@@ -45,7 +45,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     LocalCheck("dockerfile.user", "Runs as a non-root user", dockerfile.check_non_root_user),
     LocalCheck(
         "dockerfile.buildkit",
-        "No BuildKit-only syntax",
+        "No BuildKit-only syntax where the classic builder may build",
         dockerfile.check_no_buildkit_syntax,
     ),
     LocalCheck("dockerignore", ".dockerignore keeps the context small", files.check_dockerignore),
