@@ -113,11 +113,24 @@ class CloudBuild:
             bucket = self.storage.lookup_bucket(self.bucket, timeout=timeout)
             if bucket is None:
                 bucket = self.storage.create_bucket(self.bucket, timeout=timeout)
+            elif not self.settings.cloud_build_bucket:
+                self._require_own(timeout)
             blob = bucket.blob(staged_object_name())
             blob.upload_from_file(
                 tarball, content_type="application/gzip", timeout=timeout * self.settings.attempts
             )
         return blob.name, int(blob.generation or 0)
+
+    def _require_own(self, timeout: float) -> None:
+        """The default bucket's name is predictable: one that exists in another project may be
+        someone else's, waiting for our sources (gcloud refuses it too)."""
+        listed = self.storage.list_buckets(prefix=self.bucket, timeout=timeout)
+        if not any(found.name == self.bucket for found in listed):
+            raise PreconditionError(
+                f"the bucket gs://{self.bucket} exists, but not in project {self.project}: "
+                "it may belong to someone else",
+                hint="set `bucket` under [tool.mlrelease.cloud_build] to a bucket of this project",
+            )
 
     # Building
     def create(self, step: dict[str, Any], images: list[str], source: tuple[str, int]) -> Any:

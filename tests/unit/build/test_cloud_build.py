@@ -3,6 +3,7 @@ arguments, what the builder refuses, and the log tail's line splitting."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -117,3 +118,62 @@ def test_the_log_tail_reads_from_where_it_stopped_and_keeps_partial_lines() -> N
     assert tail.read() == ["Step #0: two", "three"]
     assert tail.read() == []
     assert blob.starts == [0, 24, 32]
+
+
+class FakeStorage:
+    """Buckets by name, and the names its project lists."""
+
+    def __init__(self, existing: set[str], own: set[str]) -> None:
+        self.existing, self.own = existing, own
+        self.uploads: list[str] = []
+
+    def lookup_bucket(self, name: str, timeout: float) -> object | None:
+        return self._bucket(name) if name in self.existing else None
+
+    def list_buckets(self, prefix: str, timeout: float) -> list[SimpleNamespace]:
+        return [SimpleNamespace(name=name) for name in self.own if name.startswith(prefix)]
+
+    def _bucket(self, name: str) -> SimpleNamespace:
+        def blob(path: str) -> SimpleNamespace:
+            def upload(handle: object, content_type: str, timeout: float) -> None:
+                self.uploads.append(f"{name}/{path}")
+
+            return SimpleNamespace(name=path, generation=7, upload_from_file=upload)
+
+        return SimpleNamespace(blob=blob)
+
+
+def cloud(tmp_path: Path, storage: FakeStorage, **env: str):
+    from mlrelease.build.cloud_build_api import CloudBuild
+    from mlrelease.config.settings import load_settings
+
+    settings = load_settings(tmp_path, env={"MLRELEASE_GCP_PROJECT": "p", **env})
+    credentials = SimpleNamespace(identity="ci@p.iam.gserviceaccount.com", credentials=None)
+    built = CloudBuild(settings, credentials)  # type: ignore[arg-type]
+    built._storage = storage
+    return built
+
+
+def test_the_default_bucket_is_refused_when_another_project_owns_it(tmp_path: Path) -> None:
+    from mlrelease.errors import PreconditionError
+
+    storage = FakeStorage(existing={"p_cloudbuild"}, own=set())
+
+    with pytest.raises(PreconditionError) as raised:
+        cloud(tmp_path, storage).stage(io.BytesIO(b"source"))
+
+    assert "not in project p" in raised.value.message
+    assert storage.uploads == []
+
+
+def test_the_projects_own_bucket_and_a_named_one_are_used(tmp_path: Path) -> None:
+    own = FakeStorage(existing={"p_cloudbuild"}, own={"p_cloudbuild"})
+    named = FakeStorage(existing={"team-sources"}, own=set())
+
+    cloud(tmp_path, own).stage(io.BytesIO(b"source"))
+    cloud(tmp_path, named, MLRELEASE_CLOUD_BUILD_BUCKET="team-sources").stage(io.BytesIO(b"s"))
+
+    assert [u.partition("/")[0] for u in own.uploads + named.uploads] == [
+        "p_cloudbuild",
+        "team-sources",
+    ]
