@@ -4,6 +4,10 @@ commitizen's `cz bump`.
 Times each command as a child process (wall clock, median of --runs after one warm-up run) on
 a throwaway git repository with a few tags. commitizen is installed with pip into a throwaway
 virtualenv in the same temporary directory; if that fails the table says so and goes on.
+The children run in a scrubbed environment without PYTHONDONTWRITEBYTECODE: bytecode is cached
+as on a user's machine (pip compiles it at install for the wheel and for commitizen; the
+editable checkout caches it at the warm-up run) instead of every module being compiled again
+on every run. The git processes each tool starts are counted through a logging `git` on PATH.
 Run from the repository root with the project's virtualenv:
 
     .venv/bin/python benchmarks/startup.py [--runs 15] [--no-cz]
@@ -14,6 +18,8 @@ from __future__ import annotations
 import argparse
 import os
 import pty
+import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,6 +49,7 @@ def isolated_env(home: Path) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("MLRELEASE_", "GIT_", "GAR_", "GCP_", "GOOGLE_"))
+        and key != "PYTHONDONTWRITEBYTECODE"
     }
     env.update(HOME=str(home), GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", NO_COLOR="1")
     return env
@@ -190,35 +197,65 @@ def run_once(
     return elapsed, returncode, b"".join(chunks).decode(errors="replace")
 
 
-def measure(
-    label: str,
-    command: Sequence[str],
-    *,
-    cwd: Path,
-    env: dict[str, str],
-    runs: int,
-    tty: bool = False,
-    expect: str | None = None,
-) -> Row:
-    """Median and minimum wall time of `runs` runs after a checked warm-up run."""
-    try:
-        _, code, output = run_once(command, cwd, env, tty)
-    except (subprocess.TimeoutExpired, OSError) as err:
-        return Row(label, None, None, f"did not run: {err}")
-    if code != 0:
-        return Row(label, None, None, f"exit {code}: {output.strip().splitlines()[-1:]}")
-    if expect is not None and expect not in output:
-        return Row(label, None, None, f"unexpected output: {output.strip()!r}")
-    times = [run_once(command, cwd, env, tty)[0] * 1000 for _ in range(runs)]
-    return Row(label, statistics.median(times), min(times))
+@dataclass
+class Case:
+    label: str
+    command: Sequence[str]
+    tty: bool = False
+    expect: str | None = None
+
+
+def measure(cases: dict[str, Case], *, cwd: Path, env: dict[str, str], runs: int) -> dict[str, Row]:
+    """Median and minimum wall time of each case over `runs` rounds, after a checked warm-up
+    run of each. A round runs every case once, so that a burst of load from elsewhere on the
+    machine falls on all of them alike instead of on whichever was being timed."""
+    rows: dict[str, Row] = {}
+    for key, case in cases.items():
+        try:
+            _, code, output = run_once(case.command, cwd, env, case.tty)
+        except (subprocess.TimeoutExpired, OSError) as err:
+            rows[key] = Row(case.label, None, None, f"did not run: {err}")
+            continue
+        if code != 0:
+            last = output.strip().splitlines()[-1:]
+            rows[key] = Row(case.label, None, None, f"exit {code}: {last}")
+        elif case.expect is not None and case.expect not in output:
+            rows[key] = Row(case.label, None, None, f"unexpected output: {output.strip()!r}")
+    live = [key for key in cases if key not in rows]
+    times: dict[str, list[float]] = {key: [] for key in live}
+    for _ in range(runs):
+        for key in live:
+            case = cases[key]
+            times[key].append(run_once(case.command, cwd, env, case.tty)[0] * 1000)
+    for key in live:
+        rows[key] = Row(cases[key].label, statistics.median(times[key]), min(times[key]))
+    return {key: rows[key] for key in cases}
+
+
+def git_processes(command: Sequence[str], cwd: Path, env: dict[str, str], root: Path) -> list[str]:
+    """The git subcommands one run of `command` starts, in order, seen through a `git` first on
+    PATH that logs its first argument and runs the real git."""
+    real = shutil.which("git", path=env.get("PATH"))
+    if real is None:
+        return []
+    shim = Path(tempfile.mkdtemp(prefix="git-shim-", dir=root))
+    log = shim / "calls"
+    (shim / "git").write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$1" >> {shlex.quote(str(log))}\n'
+        f'exec {shlex.quote(real)} "$@"\n'
+    )
+    (shim / "git").chmod(0o755)
+    shimmed = {**env, "PATH": f"{shim}{os.pathsep}{env.get('PATH', '')}"}
+    subprocess.run(command, cwd=cwd, env=shimmed, capture_output=True, timeout=RUN_TIMEOUT_S)
+    return log.read_text().split() if log.exists() else []
 
 
 def import_breakdown(cwd: Path, env: dict[str, str], args: Sequence[str]) -> list[str]:
-    """The slowest imports of one in-process run (`python -X importtime`), two levels deep,
-    as lines `cumulative-ms  module`; typer's pydantic layer is shown wherever it loads."""
-    code = f"from mlrelease.cli.app import main; main({list(args)!r})"
+    """The slowest imports of one run of `python -m mlrelease` (`-X importtime`), two levels
+    deep, as lines `cumulative-ms  module`; typer's pydantic layer is shown wherever it loads."""
     proc = subprocess.run(
-        [str(PYTHON), "-X", "importtime", "-c", code],
+        [str(PYTHON), "-X", "importtime", "-m", "mlrelease", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -268,70 +305,76 @@ def main() -> int:
         repo = make_repo(root, env)
         cz, cz_note = (None, "skipped (--no-cz)") if args.no_cz else install_commitizen(root, env)
 
-        common = {"cwd": repo, "env": env, "runs": args.runs}
-        baseline = measure("python -c pass", [str(PYTHON), "-c", "pass"], **common)
-        floor = measure(
-            "python -c 'import typer, rich' (the floor)",
-            [str(PYTHON), "-c", "import typer, rich"],
-            **common,
-        )
-        rows = [
-            baseline,
-            floor,
-            measure("mlrelease --help", [str(MLRELEASE), "--help"], **common, expect="Exit codes"),
-            measure(
+        installed, installed_note = installed_copy(root, env)
+        bump = ["bump", "--dry-run", "patch"]
+        cz_bump = ["bump", "--dry-run", "--yes", "--increment", "PATCH"]
+        cases = {
+            "pass": Case("python -c pass", [str(PYTHON), "-c", "pass"]),
+            "floor": Case(
+                "python -c 'import typer, rich' (the floor)",
+                [str(PYTHON), "-c", "import typer, rich"],
+            ),
+            "help": Case("mlrelease --help", [str(MLRELEASE), "--help"], expect="Exit codes"),
+            "help-tty": Case(
                 "mlrelease --help (on a terminal: Rich help)",
                 [str(MLRELEASE), "--help"],
-                **common,
                 tty=True,
                 expect="Exit codes",
             ),
-            measure("mlrelease version", [str(MLRELEASE), "version"], **common, expect="1.2.3"),
-        ]
-        bump_row = measure(
-            "mlrelease bump --dry-run patch",
-            [str(MLRELEASE), "bump", "--dry-run", "patch"],
-            **common,
-            expect="1.2.4",
-        )
-        if cz is None:
-            cz_row = Row("cz bump --dry-run --increment PATCH", None, None, cz_note)
-        else:
-            cz_row = measure(
-                f"cz bump --dry-run --increment PATCH (commitizen {cz_note})",
-                [str(cz), "bump", "--dry-run", "--yes", "--increment", "PATCH"],
-                **common,
+            "version": Case("mlrelease version", [str(MLRELEASE), "version"], expect="1.2.3"),
+        }
+        if installed is not None:
+            cases["help-wheel"] = Case(
+                "mlrelease --help (installed from a wheel)",
+                [str(installed), "--help"],
+                expect="Exit codes",
+            )
+            cases["bump-wheel"] = Case(
+                "mlrelease bump --dry-run patch (installed from a wheel)",
+                [str(installed), *bump],
                 expect="1.2.4",
             )
-        installed, installed_note = installed_copy(root, env)
-        if installed is not None:
-            rows += [
-                measure(
-                    "mlrelease --help (installed from a wheel)",
-                    [str(installed), "--help"],
-                    **common,
-                    expect="Exit codes",
-                ),
-                bump_installed := measure(
-                    "mlrelease bump --dry-run patch (installed from a wheel)",
-                    [str(installed), "bump", "--dry-run", "patch"],
-                    **common,
-                    expect="1.2.4",
-                ),
-            ]
-        else:
-            bump_installed = Row("installed copy", None, None, installed_note)
-        rows += [bump_row, cz_row]
+        cases["bump"] = Case(
+            "mlrelease bump --dry-run patch", [str(MLRELEASE), *bump], expect="1.2.4"
+        )
+        if cz is not None:
+            cases["cz"] = Case(
+                f"cz bump --dry-run --increment PATCH (commitizen {cz_note})",
+                [str(cz), *cz_bump],
+                expect="1.2.4",
+            )
+        cases["git-status"] = Case(
+            "git status (as bump runs it)",
+            ["git", "status", "--porcelain=v2", "--branch", "--no-ahead-behind", "-z", "-uno"],
+        )
+        cases["git-tags"] = Case(
+            "git for-each-ref refs/tags (as bump runs it)", ["git", "for-each-ref", "refs/tags"]
+        )
+        measured = measure(cases, cwd=repo, env=env, runs=args.runs)
+        baseline, floor, help_row, bump_row = (
+            measured[k] for k in ("pass", "floor", "help", "bump")
+        )
+        cz_row = measured.get("cz", Row("cz bump --dry-run --increment PATCH", None, None, cz_note))
+        bump_installed = measured.get(
+            "bump-wheel", Row("installed copy", None, None, installed_note)
+        )
+        rows = list(measured.values())
+        if cz is None:
+            rows.insert(rows.index(bump_row) + 1, cz_row)
+        if installed is None:
+            rows.insert(rows.index(bump_row), bump_installed)
+        bump_git = git_processes([str(MLRELEASE), *bump], repo, env, root)
+        cz_git = git_processes([str(cz), *cz_bump], repo, env, root) if cz is not None else []
 
         print(
-            f"start-up, wall clock, median of {args.runs} runs after a warm-up "
-            f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs)"
+            f"start-up, wall clock, median of {args.runs} rounds after a warm-up, each round "
+            f"running every command once (python {sys.version.split()[0]}, "
+            f"{os.cpu_count()} CPUs)"
         )
         print("repository: 6 commits, tags v1.0.0 v1.1.0 v1.2.0 latest v1.2.3; both tools -> 1.2.4")
         print()
         print_table(rows, baseline)
         print()
-        help_row = rows[2]
         if help_row.median_ms and floor.median_ms:
             print(
                 f"mlrelease --help / the typer+rich import floor: "
@@ -357,6 +400,10 @@ def main() -> int:
                 f"{bump_installed.median_ms / cz_row.median_ms:.2f} "
                 f"(cz takes {cz_row.median_ms / bump_installed.median_ms:.1f}x as long)"
             )
+        print(
+            f"git processes: mlrelease bump --dry-run {len(bump_git)} ({', '.join(bump_git)})"
+            + (f"; cz bump --dry-run {len(cz_git)} ({', '.join(cz_git)})" if cz else "")
+        )
         print()
         print("where `mlrelease bump --dry-run patch` spends its import time (cumulative ms):")
         for line in import_breakdown(repo, env, ["bump", "--dry-run", "patch"]):
