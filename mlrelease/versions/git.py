@@ -231,10 +231,15 @@ class GitRepo:
         proc = self._git(*args)
         if proc.returncode not in (0, 1):  # 1: --verify found no commit
             raise _failed(args, proc, self._cwd)
-        lines = proc.stdout.splitlines()
-        if self._root is None and lines:
-            self._root = Path(lines[0])
-        return lines[1] if proc.returncode == 0 and len(lines) == 2 else None
+        # The top directory's line, then the sha's; a directory's name may hold a newline.
+        out = proc.stdout.removesuffix("\n")
+        if proc.returncode == 0:
+            top, _, head = out.rpartition("\n")
+        else:
+            top, head = out, ""
+        if self._root is None and top:
+            self._root = Path(top)
+        return head or None
 
     def committer_time(self, commit: str) -> datetime:
         """When `commit` was committed (its committer date), as an aware UTC datetime."""

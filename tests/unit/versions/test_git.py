@@ -121,6 +121,16 @@ def test_containing_finds_the_top_directory_when_asked(repo: Repo) -> None:
     assert after_head.root == repo.path
 
 
+def test_head_commit_in_a_directory_whose_name_holds_a_newline(tmp_path: Path) -> None:
+    odd = init_repo(tmp_path / "line\nbreak")
+    empty = init_repo(tmp_path / "empty\nrepo", commit=False)
+
+    found = GitRepo.containing(odd.path)
+    assert (found.head_commit(), found.root) == (odd.head, odd.path)
+    unborn = GitRepo.containing(empty.path)
+    assert (unborn.head_commit(), unborn.root) == (None, empty.path)
+
+
 def test_containing_outside_a_repository_fails_at_the_first_call(tmp_path: Path) -> None:
     outside = GitRepo.containing(tmp_path)  # no git process yet
 
