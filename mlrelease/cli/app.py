@@ -130,7 +130,7 @@ def _root(
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """The `mlrelease` console script."""
+    """The command line, which the `mlrelease` console script (`mlrelease.__main__`) runs."""
     from mlrelease.processes import stop_on_sigterm
 
     stop_on_sigterm()
