@@ -1,10 +1,19 @@
-"""What every Google API call shares: which failures are worth another try, and how to tell a
-timeout from other failures. The clients (Artifact Registry, Cloud Build, Container Analysis)
-pass `transient_retry(...)` and a timeout on every call."""
+"""What every Google API client shares: how it is built, which failures are worth another try,
+and how to tell a timeout from other failures. The clients (Artifact Registry, Cloud Build,
+Container Analysis) pass `transient_retry(...)` and a timeout on every call."""
 
 from __future__ import annotations
 
 from typing import Any
+
+
+def rest_client(client: Any, transport: Any, host: str, credentials: Any) -> Any:
+    """A generated client on its REST transport at `host`, with `always_use_jwt_access=False`:
+    requests then carry the OAuth access token (the generated client would send a self-signed
+    JWT instead, which a stand-in for Google's token endpoint never sees)."""
+    return client(
+        transport=transport(host=host, credentials=credentials, always_use_jwt_access=False)
+    )
 
 
 def transient_retry(deadline: float) -> Any:

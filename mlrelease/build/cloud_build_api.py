@@ -87,12 +87,14 @@ class CloudBuild:
                 CloudBuildRestTransport,
             )
 
-            transport = CloudBuildRestTransport(
-                host=self.settings.cloud_build_endpoint,
-                credentials=self._credentials,
-                always_use_jwt_access=False,
+            from mlrelease.google_api import rest_client
+
+            self._builds = rest_client(
+                cloudbuild_v1.CloudBuildClient,
+                CloudBuildRestTransport,
+                self.settings.cloud_build_endpoint,
+                self._credentials,
             )
-            self._builds = cloudbuild_v1.CloudBuildClient(transport=transport)
         return self._builds
 
     @property

@@ -1,8 +1,7 @@
 """The Artifact Registry API (v1, REST): the repository, permissions on it, tags and images.
 
-The client is built on a REST transport made here, with `always_use_jwt_access=False`, so that
-requests carry the OAuth access token (the generated client would send a self-signed JWT
-instead, which a token-endpoint stand-in never sees). `gar_endpoint` replaces Google's host.
+The client is built on its REST transport, sending the access token (`google_api.rest_client`);
+`gar_endpoint` replaces Google's host.
 A 403 on this transport raises `Forbidden` (not `PermissionDenied`); both are handled.
 Transient failures (429, 5xx) are retried with backoff, then reported as exit 5.
 """
@@ -22,7 +21,7 @@ from mlrelease.errors import (
     RepositoryNotFound,
     one_line,
 )
-from mlrelease.google_api import is_timeout, transient_retry
+from mlrelease.google_api import is_timeout, rest_client, transient_retry
 
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
@@ -76,12 +75,12 @@ class ArtifactRegistry:
                 ArtifactRegistryRestTransport,
             )
 
-            transport = ArtifactRegistryRestTransport(
-                host=self.settings.gar_endpoint,
-                credentials=self._credentials,
-                always_use_jwt_access=False,
+            self._client = rest_client(
+                ArtifactRegistryClient,
+                ArtifactRegistryRestTransport,
+                self.settings.gar_endpoint,
+                self._credentials,
             )
-            self._client = ArtifactRegistryClient(transport=transport)
         return self._client
 
     def get_repository(self) -> RepositoryInfo:

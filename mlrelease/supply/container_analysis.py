@@ -23,7 +23,7 @@ from mlrelease.errors import (
     PreconditionError,
     one_line,
 )
-from mlrelease.google_api import is_timeout, transient_retry
+from mlrelease.google_api import is_timeout, rest_client, transient_retry
 
 if TYPE_CHECKING:
     from mlrelease.config.settings import Settings
@@ -54,12 +54,12 @@ class ContainerAnalysis:
             from grafeas.grafeas_v1 import GrafeasClient
             from grafeas.grafeas_v1.services.grafeas.transports.rest import GrafeasRestTransport
 
-            transport = GrafeasRestTransport(
-                host=self.settings.container_analysis_endpoint,
-                credentials=self._credentials,
-                always_use_jwt_access=False,
+            self._client = rest_client(
+                GrafeasClient,
+                GrafeasRestTransport,
+                self.settings.container_analysis_endpoint,
+                self._credentials,
             )
-            self._client = GrafeasClient(transport=transport)
         return self._client
 
     def occurrences(self, kind: str, resource_url: str) -> list[Any]:
