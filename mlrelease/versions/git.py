@@ -2,10 +2,9 @@
 
 Every call runs with `GIT_TERMINAL_PROMPT=0` (a missing credential fails instead of waiting
 for a password) and `LC_ALL=C`, through `processes.run` (so Ctrl-C stops git and its ssh), and
-failures are translated here into `mlrelease.errors` classes with git's own message, URL
-credentials masked. Exit codes follow whose fault it is: a local repository that git cannot
-work in (bare, corrupt, read-only, locked, no identity) is 2 or 3 with the fix; only a remote's
-failure is 5.
+failures are translated (git_failures.py) into `mlrelease.errors` classes with git's own
+message, URL credentials masked. Exit codes follow whose fault it is: a local repository
+that git cannot work in is 2 or 3 with the fix; only a remote's failure is 5.
 
 Dirty state ignores untracked files by default: a tag names a commit, and files git does not
 track cannot change what that commit holds. Callers whose output depends on the working tree
@@ -19,7 +18,6 @@ checks the working tree, and `for-each-ref`), from a `GitRepo.containing` the cu
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -29,28 +27,18 @@ from typing import NamedTuple
 from mlrelease import processes
 from mlrelease.errors import (
     GitError,
-    GitIdentityError,
-    MlreleaseError,
-    NotAGitRepository,
     PushRejected,
     RemoteNotFound,
     RepositoryError,
     TagExistsError,
     UsageError,
 )
+from mlrelease.versions.git_failures import git_says, local_failure, mask_credentials, push_reason
 
 LOCAL_TIMEOUT_S = 30
 NETWORK_TIMEOUT_S = 120
 # git writes refs/tags/NAME.lock before refs/tags/NAME, and a file name has at most 255 bytes.
 MAX_TAG_BYTES = 255 - len(".lock")
-_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
-_STALE_LOCK = re.compile(r"Unable to create '([^']+\.lock)': File exists")
-_HEAD = re.compile(r"ref: refs/\S+\s*|[0-9a-f]{40}\s*|[0-9a-f]{64}\s*")
-
-
-def mask_credentials(text: str) -> str:
-    """Replace credentials embedded in URLs (`https://user:token@host`) with `***`."""
-    return _URL_CREDENTIALS.sub("***@", text)
 
 
 def check_tag_name(name: str) -> str:
@@ -94,84 +82,6 @@ def _run(
         raise error(f"`git {' '.join(args)}` did not finish within {timeout:g}s") from err
 
 
-def _reason(proc: subprocess.CompletedProcess[str]) -> str:
-    """git's own explanation: the last `fatal:`/`error:` line, else the last line of output."""
-    lines = [line.strip() for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
-    for line in reversed(lines):
-        for prefix in ("fatal: ", "error: "):
-            if line.startswith(prefix):
-                return mask_credentials(line[len(prefix) :])
-    return mask_credentials(lines[-1]) if lines else f"exit status {proc.returncode}"
-
-
-def _failed(args: list[str], proc: subprocess.CompletedProcess[str], cwd: Path) -> MlreleaseError:
-    """The error for a local git command run in `cwd`: the repository's fault (2 or 3), never a
-    remote's."""
-    output = proc.stderr + proc.stdout
-    reason = _reason(proc)
-    if "not a git repository" in reason:
-        return _broken_git_dir(cwd) or NotAGitRepository(f"{cwd} is not inside a git repository")
-    if "tell me who you are" in output or "empty ident" in output or "no email was given" in output:
-        return GitIdentityError(
-            "git has no committer identity (user.name and user.email) to create the tag with"
-        )
-    if lock := _STALE_LOCK.search(output):
-        return RepositoryError(
-            f"a lock file blocks git: {lock[1]}",
-            hint=f"if no other git process is running, remove the stale lock: rm '{lock[1]}'",
-            detail=reason,
-        )
-    if "File name too long" in output:
-        return UsageError(
-            "the name is too long for the file system git stores it in",
-            hint="use a shorter prerelease token (--pre)",
-            detail=reason,
-        )
-    if "Read-only file system" in output or "Permission denied" in output:
-        return RepositoryError(
-            "git cannot write to the repository (read-only or permission denied)",
-            hint="make .git writable for this user (check `ls -ld .git` and how it is mounted)",
-            detail=reason,
-        )
-    if "must be run in a work tree" in output:
-        return NotAGitRepository(
-            "this is a bare repository or a .git directory, not a working tree",
-            hint="run mlrelease in the top directory of a clone (or below it), not inside .git",
-        )
-    if "dubious ownership" in output:
-        return RepositoryError(
-            f"git refuses the repository: {reason}",
-            hint="mark it safe: `git config --global --add safe.directory <path>`",
-        )
-    return RepositoryError(f"`git {' '.join(args)}` failed: {reason}")
-
-
-def _broken_git_dir(cwd: Path) -> RepositoryError | None:
-    """Why a `.git` above `cwd` is no repository to git (a corrupt HEAD), None without one."""
-    for directory in (cwd, *cwd.parents):
-        dot_git = directory / ".git"
-        if not dot_git.exists():
-            continue
-        head = dot_git / "HEAD"
-        if dot_git.is_dir():
-            try:
-                content = head.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                content = None
-            if content is None or _HEAD.fullmatch(content) is None:
-                return RepositoryError(
-                    f"the repository at {directory} is corrupt: {head} "
-                    + ("is missing" if content is None else "does not name a branch or commit"),
-                    hint=f"restore {head} (it usually reads `ref: refs/heads/main`), "
-                    "or clone the repository again",
-                )
-        return RepositoryError(
-            f"git does not recognise {dot_git} as a repository",
-            hint="check it with `git status` there; restore it from a fresh clone if damaged",
-        )
-    return None
-
-
 class WorktreeStatus(NamedTuple):
     """What `git status` says of a working tree."""
 
@@ -194,7 +104,7 @@ class GitRepo:
         args = ["rev-parse", "--show-toplevel"]
         proc = _run(args, cwd)
         if proc.returncode != 0:
-            raise _failed(args, proc, cwd)
+            raise local_failure(args, proc, cwd)
         return cls(Path(proc.stdout.strip()))
 
     @classmethod
@@ -220,7 +130,7 @@ class GitRepo:
     def _output(self, *args: str) -> str:
         proc = self._git(*args)
         if proc.returncode != 0:
-            raise _failed(list(args), proc, self._cwd)
+            raise local_failure(list(args), proc, self._cwd)
         return proc.stdout
 
     def head_commit(self) -> str | None:
@@ -230,7 +140,7 @@ class GitRepo:
         args = ["rev-parse", "--show-toplevel", "--verify", "--quiet", "HEAD^{commit}"]
         proc = self._git(*args)
         if proc.returncode not in (0, 1):  # 1: --verify found no commit
-            raise _failed(args, proc, self._cwd)
+            raise local_failure(args, proc, self._cwd)
         # The top directory's line, then the sha's; a directory's name may hold a newline.
         out = proc.stdout.removesuffix("\n")
         if proc.returncode == 0:
@@ -309,7 +219,7 @@ class GitRepo:
             raise TagExistsError(f"the tag {name} already exists")
         proc = self._git("tag", "--annotate", "--message", message, name, commit)
         if proc.returncode != 0:
-            raise _failed(["tag", "--annotate", name], proc, self._cwd)
+            raise local_failure(["tag", "--annotate", name], proc, self._cwd)
 
     def remote_url(self, remote: str = "origin") -> str | None:
         """The URL of `remote` with credentials masked, None if there is no such remote."""
@@ -333,7 +243,7 @@ class GitRepo:
         proc = self._git(*args, timeout=NETWORK_TIMEOUT_S)
         if proc.returncode != 0:
             raise GitError(
-                f"could not read the tags of the remote {remote}: {_reason(proc)}",
+                f"could not read the tags of the remote {remote}: {git_says(proc)}",
                 hint=f"check that `git ls-remote {remote}` works (network, credentials)",
             )
         return bool(proc.stdout.strip())
@@ -345,7 +255,7 @@ class GitRepo:
         if proc.returncode == 0:
             return
         raise PushRejected(
-            f"the push of {name} to {remote} failed: {_push_reason(proc)}; "
+            f"the push of {name} to {remote} failed: {push_reason(proc)}; "
             f"the local tag {name} is kept",
             hint=f"fix the cause, then `git push {remote} {name}`; "
             f"or drop the local tag with `git tag -d {name}`",
@@ -362,7 +272,7 @@ class GitRepo:
         if proc.returncode == 1:  # nothing matched
             return []
         if proc.returncode != 0:
-            raise _failed(args, proc, self.root)
+            raise local_failure(args, proc, self.root)
         prefix = f"{revision}:" if revision else ""
         matches = []
         for entry in filter(None, proc.stdout.split("\n")):
@@ -386,22 +296,3 @@ class GitRepo:
         except UnicodeDecodeError:
             return None
         return proc.stdout if proc.returncode == 0 else None
-
-
-def _push_reason(proc: subprocess.CompletedProcess[str]) -> str:
-    # `git push --porcelain` prints `!<TAB>src:dst<TAB>[rejected] (why)` for a refused ref,
-    # and the remote's hooks speak on stderr as `remote: ...`.
-    reason = ""
-    for line in proc.stdout.splitlines():
-        fields = line.split("\t")
-        if len(fields) >= 3 and fields[0] == "!":
-            reason = fields[2]
-    remote_says = [
-        line[len("remote:") :].strip()
-        for line in proc.stderr.splitlines()
-        if line.startswith("remote:") and line[len("remote:") :].strip()
-    ]
-    if remote_says:
-        said = "; ".join(remote_says[:3])
-        reason = f"{reason} (remote: {said})" if reason else f"remote: {said}"
-    return mask_credentials(reason) if reason else _reason(proc)
