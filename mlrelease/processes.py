@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -26,22 +27,40 @@ def run(
     On a timeout or an interruption (KeyboardInterrupt, SIGTERM through `stop_on_sigterm`)
     the child and its descendants are stopped before the exception goes on.
     """
-    proc = subprocess.Popen(
-        list(command),
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-    )
+    return run_all([command], cwd=cwd, env=env, timeout=timeout)[0]
+
+
+def run_all(
+    commands: Sequence[Sequence[str]], *, cwd: Path, env: Mapping[str, str], timeout: float
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run `commands` side by side, each as `run` runs one, within one `timeout` for all;
+    their results in the same order. A failure to start one, a timeout or an interruption
+    stops every one still running before the exception goes on."""
+    deadline = time.monotonic() + timeout
+    procs: list[subprocess.Popen[str]] = []
+    results: list[subprocess.CompletedProcess[str]] = []
     try:
-        stdout, stderr = proc.communicate(timeout=timeout)
+        for command in commands:
+            procs.append(
+                subprocess.Popen(
+                    list(command),
+                    cwd=cwd,
+                    env=dict(env),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    errors="replace",
+                )
+            )
+        for proc in procs:
+            stdout, stderr = proc.communicate(timeout=max(deadline - time.monotonic(), 0))
+            results.append(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr))
     except BaseException:
-        stop(proc)
+        for proc in procs[len(results) :]:
+            stop(proc)
         raise
-    return subprocess.CompletedProcess(list(command), proc.returncode, stdout, stderr)
+    return results
 
 
 def stop(proc: subprocess.Popen[str]) -> None:

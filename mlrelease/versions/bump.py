@@ -59,7 +59,7 @@ def bump(
     _check_message(message)
     _check_remote_name(remote)
     repo = GitRepo.containing(cwd)
-    head, changed = repo.status()
+    (head, changed), tags = repo.status_and_tags()
     if head is None:
         raise PreconditionError(
             "the repository has no commit to tag", hint="commit something first, then rerun"
@@ -69,7 +69,6 @@ def bump(
         raise DirtyTreeError(
             f"the working tree has uncommitted changes: {', '.join(changed[:5])}{more}"
         )
-    tags = repo.tags()
     at_head = sorted(name for name, commit in tags.items() if commit == head and parse_tag(name))
     if at_head:
         raise HeadAlreadyTagged(

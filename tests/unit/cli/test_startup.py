@@ -181,13 +181,13 @@ def test_git_processes_per_command(
     repo.tag("v1.2.3", annotated=True)
     repo.commit()
     started: list[list[str]] = []
-    real_run = processes.run
+    real_run_all = processes.run_all
 
-    def counting_run(command: list[str], **kwargs: Any) -> Any:
-        started.append(list(command))
-        return real_run(command, **kwargs)
+    def counting_run_all(commands: list[list[str]], **kwargs: Any) -> Any:
+        started.extend(list(command) for command in commands)
+        return real_run_all(commands, **kwargs)
 
-    monkeypatch.setattr(processes, "run", counting_run)
+    monkeypatch.setattr(processes, "run_all", counting_run_all)
 
     result = run(*args)
 
