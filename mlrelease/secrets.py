@@ -15,7 +15,6 @@ writes, so a secret that reaches an exception message still never reaches the us
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Iterator
@@ -26,41 +25,46 @@ MASK = "********"
 # A secret shorter than this is too likely to occur in ordinary text to be masked everywhere.
 _MIN_SECRET_LENGTH = 6
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+# (substrings of which a text must hold one, case-folded, for the pattern to match at all;
+# the pattern; its flags; the replacement). A text without any skips the pattern, and a pattern
+# is compiled the first time a text needs it: most lines need none, and start-up pays nothing.
+_RULES: tuple[tuple[tuple[str, ...], str, int, str], ...] = (
     (
-        re.compile(
-            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
-            re.DOTALL,
-        ),
+        ("private key-----",),
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+        re.DOTALL,
         MASK,
     ),
     # "private_key": "..." in JSON, escaped quotes included.
-    (re.compile(r'("private_key"\s*:\s*")(?:[^"\\]|\\.)*(")?'), rf"\g<1>{MASK}\g<2>"),
-    (re.compile(r"(?<=://)[^/?#@\s]*@"), f"{MASK}@"),
+    (('"private_key"',), r'("private_key"\s*:\s*")(?:[^"\\]|\\.)*(")?', 0, rf"\g<1>{MASK}\g<2>"),
+    (("://",), r"(?<=://)[^/?#@\s]*@", 0, f"{MASK}@"),
     # user:password@host without a scheme (a registry host, an scp-like remote); not an IAM
     # member such as serviceAccount:ci@p.iam.gserviceaccount.com, which a fix must show.
     (
-        re.compile(
-            r"(?<![\w/:.@-])(?!(?:serviceAccount|group|principal|principalSet):)"
-            r"[\w.%+-]+:[^/\s@]+@(?=[\w\[])(?!sha\d+:)"
-        ),
+        ("@",),
+        r"(?<![\w/:.@-])(?!(?:serviceAccount|group|principal|principalSet):)"
+        r"[\w.%+-]+:[^/\s@]+@(?=[\w\[])(?!sha\d+:)",
+        0,
         f"{MASK}@",
     ),
     # A URL query parameter whose name says it is a credential (?token=..., &X-Amz-Signature=).
     (
-        re.compile(r"(?i)([?&][^=&\s#]*(?:token|key|secret|passw|sig|auth)[^=&\s#]*=)[^&\s#]+"),
+        ("=",),
+        r"(?i)([?&][^=&\s#]*(?:token|key|secret|passw|sig|auth)[^=&\s#]*=)[^&\s#]+",
+        0,
         rf"\g<1>{MASK}",
     ),
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), rf"\g<1> {MASK}"),
-    (re.compile(r"\bya29\.[A-Za-z0-9._-]+"), MASK),
+    (("bearer", "basic"), r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+", 0, rf"\g<1> {MASK}"),
+    (("ya29.",), r"\bya29\.[A-Za-z0-9._-]+", 0, MASK),
     (
-        re.compile(
-            r"(?i)((?:access|refresh|id)_token|client_secret|password|passwd)"
-            r"(\"?\s*[:=]\s*\"?)[^\s\",&}]+"
-        ),
+        ("_token", "client_secret", "passw"),
+        r"(?i)((?:access|refresh|id)_token|client_secret|password|passwd)"
+        r"(\"?\s*[:=]\s*\"?)[^\s\",&}]+",
+        0,
         rf"\g<1>\g<2>{MASK}",
     ),
 )
+_compiled: dict[int, re.Pattern[str]] = {}
 
 
 class Secret:
@@ -92,6 +96,8 @@ def register_secret(value: str) -> None:
     A JSON value (a service-account key) also registers its `private_key`, its
     `private_key_id` and any token fields, so a message quoting one of them is masked too.
     """
+    import json  # only where a secret is registered: most commands never need it
+
     candidates = {value, value.strip()}
     candidates.add(json.dumps(value)[1:-1])  # as it appears inside a JSON string
     candidates.add(repr(value)[1:-1])  # as it appears in a repr
@@ -131,8 +137,13 @@ def redact(text: str) -> str:
     for secret in known:
         if secret in text:
             text = text.replace(secret, MASK)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    # Case-folded as (?i) matches; a mask only replaces, so it makes no needle appear.
+    folded = text.casefold()
+    for index, (needles, pattern, flags, replacement) in enumerate(_RULES):
+        if any(needle in folded for needle in needles):
+            if index not in _compiled:
+                _compiled[index] = re.compile(pattern, flags)
+            text = _compiled[index].sub(replacement, text)
     return text
 
 

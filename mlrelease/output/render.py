@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -247,6 +246,8 @@ class Output:
             "errors": errors,
             "warnings": list(self.warnings),
         }
+        import json  # only under --json: ~1 ms of start-up otherwise
+
         # Masked value by value, never as text: a secret that happens to equal a key or a piece
         # of JSON syntax must not break the envelope.
         self._write_stdout(json.dumps(redact_data(envelope), indent=2) + "\n", redacted=True)

@@ -11,14 +11,17 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import Result
 
-from mlrelease import __version__
+from mlrelease import __version__, secrets
 from mlrelease.errors import EngineError, PreconditionError
 from mlrelease.output.render import LINE_LIMIT, Output
 from mlrelease.secrets import MASK, forget_secrets, redact, register_secret
@@ -247,6 +250,44 @@ def test_redact_masks(text: str, secret: str) -> None:
 )
 def test_redact_leaves_ordinary_text_alone(text: str) -> None:
     assert redact(text) == text
+
+
+# Pieces of the texts each pattern masks, whole matches among them, and their near misses.
+_FRAGMENTS = st.sampled_from(
+    [
+        *'@:/?&=" \nxK\u212a\u017f',
+        "https://",
+        "user:pw@host",
+        "user:",
+        "pw",
+        "token=",
+        "?X-Amz-Signature=abc",
+        "Bearer abc",
+        "basic ",
+        "ya29.tok",
+        "access_token",
+        '"id_token": "v"',
+        "Client_Secret=",
+        "passwd",
+        "PASSWORD",
+        '"private_key": "',
+        "-----BEGIN PRIVATE KEY-----",
+        "-----END PRIVATE KEY-----",
+        "serviceAccount:",
+        "sha256:",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FRAGMENTS | st.text(max_size=3), max_size=10).map("".join))
+def test_a_pattern_is_skipped_only_where_it_could_not_match(text: str) -> None:
+    """The needles that let redact skip a pattern never change what it masks."""
+    unguarded = text
+    for _, pattern, flags, replacement in secrets._RULES:
+        unguarded = re.compile(pattern, flags).sub(replacement, unguarded)
+
+    assert redact(text) == unguarded
 
 
 def test_a_registered_secret_is_masked_in_every_form() -> None:
