@@ -34,7 +34,8 @@ from mlrelease.errors import (
     TagExistsError,
     UsageError,
 )
-from mlrelease.versions.git_failures import git_says, local_failure, mask_credentials, push_reason
+from mlrelease.secrets import redact
+from mlrelease.versions.git_failures import git_says, local_failure, push_reason
 
 LOCAL_TIMEOUT_S = 30
 NETWORK_TIMEOUT_S = 120
@@ -207,7 +208,7 @@ class GitRepo:
     def remote_url(self, remote: str = "origin") -> str | None:
         """The URL of `remote` with credentials masked, None if there is no such remote."""
         proc = self._git("remote", "get-url", remote)
-        return mask_credentials(proc.stdout.strip()) if proc.returncode == 0 else None
+        return redact(proc.stdout.strip()) if proc.returncode == 0 else None
 
     def require_remote(self, remote: str) -> str:
         """The URL of `remote` (credentials masked); RemoteNotFound if it is not configured."""

@@ -1,6 +1,7 @@
 """git's failures as mlrelease's errors: git's own message (its last `fatal:` or `error:` line),
-URL credentials masked, and an exit code by whose fault it is: a local repository git cannot
-work in (bare, corrupt, read-only, locked, no identity) is 2 or 3 with the fix."""
+credentials masked (`secrets.redact`), and an exit code by whose fault it is: a local
+repository git cannot work in (bare, corrupt, read-only, locked, no identity) is 2 or 3 with
+the fix."""
 
 from __future__ import annotations
 
@@ -15,15 +16,11 @@ from mlrelease.errors import (
     RepositoryError,
     UsageError,
 )
+from mlrelease.secrets import redact
 
-_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
-_STALE_LOCK = re.compile(r"Unable to create '([^']+\.lock)': File exists")
-_HEAD = re.compile(r"ref: refs/\S+\s*|[0-9a-f]{40}\s*|[0-9a-f]{64}\s*")
-
-
-def mask_credentials(text: str) -> str:
-    """Replace credentials embedded in URLs (`https://user:token@host`) with `***`."""
-    return _URL_CREDENTIALS.sub("***@", text)
+# Compiled by `re` (and cached) when first used: most runs meet no failure at all.
+_STALE_LOCK = r"Unable to create '([^']+\.lock)': File exists"
+_HEAD = r"ref: refs/\S+\s*|[0-9a-f]{40}\s*|[0-9a-f]{64}\s*"
 
 
 def git_says(proc: subprocess.CompletedProcess[str]) -> str:
@@ -32,8 +29,8 @@ def git_says(proc: subprocess.CompletedProcess[str]) -> str:
     for line in reversed(lines):
         for prefix in ("fatal: ", "error: "):
             if line.startswith(prefix):
-                return mask_credentials(line[len(prefix) :])
-    return mask_credentials(lines[-1]) if lines else f"exit status {proc.returncode}"
+                return redact(line[len(prefix) :])
+    return redact(lines[-1]) if lines else f"exit status {proc.returncode}"
 
 
 def local_failure(
@@ -49,7 +46,7 @@ def local_failure(
         return GitIdentityError(
             "git has no committer identity (user.name and user.email) to create the tag with"
         )
-    if lock := _STALE_LOCK.search(output):
+    if lock := re.search(_STALE_LOCK, output):
         return RepositoryError(
             f"a lock file blocks git: {lock[1]}",
             hint=f"if no other git process is running, remove the stale lock: rm '{lock[1]}'",
@@ -92,7 +89,7 @@ def _broken_git_dir(cwd: Path) -> RepositoryError | None:
                 content = head.read_text(encoding="utf-8", errors="replace")
             except OSError:
                 content = None
-            if content is None or _HEAD.fullmatch(content) is None:
+            if content is None or re.fullmatch(_HEAD, content) is None:
                 return RepositoryError(
                     f"the repository at {directory} is corrupt: {head} "
                     + ("is missing" if content is None else "does not name a branch or commit"),
@@ -122,4 +119,4 @@ def push_reason(proc: subprocess.CompletedProcess[str]) -> str:
     if remote_says:
         said = "; ".join(remote_says[:3])
         reason = f"{reason} (remote: {said})" if reason else f"remote: {said}"
-    return mask_credentials(reason) if reason else git_says(proc)
+    return redact(reason) if reason else git_says(proc)

@@ -16,7 +16,9 @@ from mlrelease.errors import (
     RepositoryError,
     TagExistsError,
 )
-from mlrelease.versions.git import GitRepo, mask_credentials
+from mlrelease.secrets import MASK
+from mlrelease.versions.git import GitRepo
+from mlrelease.versions.git_failures import git_says
 from tests.unit.conftest import Repo, init_repo, remote_tags
 
 
@@ -208,26 +210,30 @@ def test_credentials_in_remote_urls_are_masked(repo: Repo) -> None:
     repo.git("remote", "add", "origin", "https://ci-bot:ghp_SECRET@127.0.0.1:9/repo.git")
     git_repo = GitRepo(repo.path)
 
-    assert git_repo.require_remote("origin") == "https://***@127.0.0.1:9/repo.git"
+    assert git_repo.require_remote("origin") == f"https://{MASK}@127.0.0.1:9/repo.git"
     with pytest.raises(GitError) as caught:
         git_repo.remote_has_tag("origin", "v1.0.0")
     assert "ghp_SECRET" not in caught.value.message
 
 
 @pytest.mark.parametrize(
-    ("text", "masked"),
+    ("stderr", "said"),
     [
-        ("https://user:token@github.com/o/r.git", "https://***@github.com/o/r.git"),
         (
-            "fatal: unable to access 'https://tok@host/r/'",
-            "fatal: unable to access 'https://***@host/r/'",
+            "fatal: unable to access 'https://user:token@github.com/o/r.git/': 403",
+            f"unable to access 'https://{MASK}@github.com/o/r.git/': 403",
         ),
-        ("git@github.com:o/r.git", "git@github.com:o/r.git"),
-        ("no url here", "no url here"),
+        ("error: src refspec v9 does not match any\n", "src refspec v9 does not match any"),
+        (
+            "fatal: 'git@github.com:o/r.git' does not appear",
+            "'git@github.com:o/r.git' does not appear",
+        ),
     ],
 )
-def test_mask_credentials(text: str, masked: str) -> None:
-    assert mask_credentials(text) == masked
+def test_git_says_its_last_error_line_credentials_masked(stderr: str, said: str) -> None:
+    proc = subprocess.CompletedProcess(["git", "push"], 128, "", "hint: x\n" + stderr)
+
+    assert git_says(proc) == said
 
 
 def test_a_missing_directory_is_not_blamed_on_git(tmp_path: Path) -> None:
