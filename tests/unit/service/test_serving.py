@@ -178,7 +178,8 @@ def _wait_until_refused(server: Server, timeout: float = 5) -> None:
     while True:
         try:
             server.connect().close()
-        except ConnectionRefusedError:
+        except (ConnectionRefusedError, ConnectionResetError):
+            # Reset: the connection was still queued when the server closed its listener.
             return
         assert time.monotonic() < deadline, f"still accepting connections {timeout} s after SIGTERM"
         time.sleep(0.05)
