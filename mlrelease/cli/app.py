@@ -8,10 +8,10 @@ the result. Command modules are imported only when their command runs or shows i
 Adding a command: a frozen result with `to_data()` in results/, a `@presents` function for it
 in output/presenters/ (the module named like its results module), a core function returning
 it, and a `@commands.command()` in a module here whose body is
-`return command_output(ctx).emit(core_function(...))`, named in `COMMANDS`.
+`return command_output(ctx).emit(core_function(...))`, named in `COMMANDS`. The modules here
+do without `from __future__ import annotations`: Typer reads every command's annotations, and
+objects spare it evaluating strings, ~0.7 ms a command at start-up.
 """
-
-from __future__ import annotations
 
 import sys
 from collections.abc import Sequence

@@ -1,7 +1,5 @@
 """`build`, `size` and `smoke`: the image of HEAD, what it weighs, whether it serves."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`config`: every effective setting and where it came from."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

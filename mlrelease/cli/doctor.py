@@ -1,7 +1,5 @@
 """`doctor`: the runbook's troubleshooting as checks."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """`promote`, `retention` and `scan`: a release's life after the push."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

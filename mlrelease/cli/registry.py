@@ -1,7 +1,5 @@
 """`auth`, `push` and `releases`: credentials, the push of a release, what the registry holds."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

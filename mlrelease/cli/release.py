@@ -1,7 +1,5 @@
 """`release`: bump, build, smoke-test, push and verify in one command."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -18,8 +18,6 @@ before `--`, as gh, docker and kubectl accept them: they are moved in front of t
 (`_split_global_options`), skipping the values of the command's own options.
 """
 
-from __future__ import annotations
-
 import importlib
 import os
 import sys

@@ -1,8 +1,6 @@
 """`sbom`, `verify` and `diff`: what an image holds, the proofs of a release, and the changes
 between two releases."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`version` and `bump`: the version from git tags, and the next one."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 
