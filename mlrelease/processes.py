@@ -2,7 +2,7 @@
 
 A child stays in the CLI's process group, so Ctrl-C on a terminal reaches it directly and ssh
 can still ask for a passphrase. When mlrelease alone is interrupted (`kill -INT`, `kill -TERM`,
-a CI runner cancelling the step) or a child overruns its timeout, `run` stops the child and
+a CI runner cancelling the step) or a child overruns its timeout, `run_all` stops the child and
 every process below it: git does not pass a signal on to its ssh.
 """
 
@@ -19,23 +19,16 @@ from pathlib import Path
 _GRACE_S = 2.0
 
 
-def run(
-    command: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float
-) -> subprocess.CompletedProcess[str]:
-    """Run `command` to completion with its output captured (text, stdin closed).
-
-    On a timeout or an interruption (KeyboardInterrupt, SIGTERM through `stop_on_sigterm`)
-    the child and its descendants are stopped before the exception goes on.
-    """
-    return run_all([command], cwd=cwd, env=env, timeout=timeout)[0]
-
-
 def run_all(
     commands: Sequence[Sequence[str]], *, cwd: Path, env: Mapping[str, str], timeout: float
 ) -> list[subprocess.CompletedProcess[str]]:
-    """Run `commands` side by side, each as `run` runs one, within one `timeout` for all;
-    their results in the same order. A failure to start one, a timeout or an interruption
-    stops every one still running before the exception goes on."""
+    """Run `commands` side by side to completion, their output captured (text, stdin closed),
+    within one `timeout` for all; their results in the same order.
+
+    On a failure to start one, a timeout or an interruption (KeyboardInterrupt, SIGTERM through
+    `stop_on_sigterm`) every child still running is stopped, with its descendants, before the
+    exception goes on.
+    """
     deadline = time.monotonic() + timeout
     procs: list[subprocess.Popen[str]] = []
     results: list[subprocess.CompletedProcess[str]] = []

@@ -1,9 +1,9 @@
 """git through subprocess: tags, HEAD, dirty state, annotated tags and pushing one tag.
 
 Every call runs with `GIT_TERMINAL_PROMPT=0` (a missing credential fails instead of waiting
-for a password) and `LC_ALL=C`, through `processes.run` (so Ctrl-C stops git and its ssh), and
-failures are translated (git_failures.py) into `mlrelease.errors` classes with git's own
-message, URL credentials masked. Exit codes follow whose fault it is: a local repository
+for a password) and `LC_ALL=C`, through `processes.run_all` (so Ctrl-C stops git and its
+ssh), and failures are translated (git_failures.py) into `mlrelease.errors` classes with
+git's own message, credentials masked. Exit codes follow whose fault it is: a local repository
 that git cannot work in is 2 or 3 with the fix; only a remote's failure is 5.
 
 Dirty state ignores untracked files by default: a tag names a commit, and files git does not
