@@ -3,9 +3,12 @@ against `docker pull` + `docker tag` + `docker push` of the same image (which le
 signature, SBOM and provenance behind); time and bytes stored in the destination, one run each,
 then a second promotion. The image (a random ~32 MB layer) with a cosign signature and two
 documents of `--document-kb` as its SBOM and provenance, and the registries, are this script's
-own and removed at the end. Run from the repository root after scripts/testground:
+own and removed at the end. `--image` promotes an image of the local engine instead, such as
+the service image `mlrelease build` made; its layers stay in the engine, so docker's pull then
+downloads none of them and its time is mostly the push. Run from the repository root after
+scripts/testground:
 
-    .venv/bin/python benchmarks/promote.py [--megabytes 32] [--document-kb 512]
+    .venv/bin/python benchmarks/promote.py [--megabytes 32] [--document-kb 512] [--image REF]
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megabytes", type=int, default=32)
     parser.add_argument("--document-kb", type=int, default=512)
+    parser.add_argument("--image", metavar="REF", help="an image of the local engine to promote")
     args = parser.parse_args()
     image = f"mlrelease-bench/promote-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="mlrelease-promote-bench-") as tmp:
@@ -80,7 +84,10 @@ def main() -> None:
             hosts.append(host)
         staging, promoted, pushed = hosts
         try:
-            make_image(f"{staging}/{image}:v1.0.0", args.megabytes)
+            if args.image:
+                docker("tag", args.image, f"{staging}/{image}:v1.0.0")
+            else:
+                make_image(f"{staging}/{image}:v1.0.0", args.megabytes)
             docker("push", f"{staging}/{image}:v1.0.0")
             docker("rmi", f"{staging}/{image}:v1.0.0")
             sign(staging, image, args.document_kb)
@@ -110,7 +117,8 @@ def main() -> None:
                 process.wait(timeout=10)
     carried = sum(artifact.bytes_sent for artifact in result.artifacts)
     kinds = ", ".join(artifact.kind for artifact in result.artifacts)
-    print(f"image: one {args.megabytes} MB layer, {result.bytes_sent / 1e6:.1f} MB streamed")
+    shown = args.image or f"one {args.megabytes} MB layer"
+    print(f"image: {shown}, {result.bytes_sent / 1e6:.1f} MB streamed")
     print(f"artifacts carried: {kinds}; {carried / 1e6:.2f} MB of it")
     print(
         f"promote (Registry API v2, no engine): {promote_s:.2f} s, {promote_bytes / 1e6:.1f} MB "
