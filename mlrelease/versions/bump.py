@@ -26,8 +26,7 @@ from mlrelease.versions.rules import (
 def describe(cwd: Path) -> VersionInfo:
     """The current version of the repository at `cwd` and whether HEAD is at its tag."""
     repo = GitRepo.containing(cwd)
-    head = repo.head_commit()  # first: it also checks that `cwd` is in a working tree
-    tags = repo.tags()
+    head, tags = repo.head_and_tags()
     version, tag = current_version(name for name, commit in tags.items() if commit)
     return VersionInfo(
         version=str(version),

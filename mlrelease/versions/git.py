@@ -10,10 +10,10 @@ Dirty state ignores untracked files by default: a tag names a commit, and files 
 track cannot change what that commit holds. Callers whose output depends on the working tree
 itself (a build context) pass `include_untracked=True`.
 
-Each git process costs ~2 ms of a command that takes ~50: `bump` asks two, side by side
-(`status` for HEAD and the dirty state, `for-each-ref` for the tags), and `version` two
-(`rev-parse` for HEAD, which also checks the working tree, and `for-each-ref`), from a
-`GitRepo.containing` the current directory.
+Each git process costs ~2 ms of a command that takes ~50: `bump` and `version` ask two each,
+side by side, from a `GitRepo.containing` the current directory: `status` (HEAD and the dirty
+state) or `rev-parse` (HEAD, which also checks the working tree), and `for-each-ref` (the
+tags).
 """
 
 from __future__ import annotations
@@ -146,11 +146,19 @@ class GitRepo:
     def head_commit(self) -> str | None:
         """The full sha of HEAD's commit; None in a repository without commits. Outside a
         working tree (a bare repository, inside .git) NotAGitRepository."""
-        # --show-toplevel makes git check the working tree, and names it for `root`.
-        args = ["rev-parse", "--show-toplevel", "--verify", "--quiet", "HEAD^{commit}"]
-        proc = self._git(*args)
+        return self._read_head(self._git(*_HEAD))
+
+    def head_and_tags(self) -> tuple[str | None, dict[str, str | None]]:
+        """`head_commit()` and `tags()` from two git processes run side by side."""
+        head, tags = _run_all([list(_HEAD), list(_TAGS)], self._cwd)
+        commit = self._read_head(head)  # first: it also checks that this is a working tree
+        if tags.returncode != 0:
+            raise local_failure(list(_TAGS), tags, self._cwd)
+        return commit, _parse_tags(tags.stdout)
+
+    def _read_head(self, proc: subprocess.CompletedProcess[str]) -> str | None:
         if proc.returncode not in (0, 1):  # 1: --verify found no commit
-            raise local_failure(args, proc, self._cwd)
+            raise local_failure(list(_HEAD), proc, self._cwd)
         # The top directory's line, then the sha's; a directory's name may hold a newline.
         out = proc.stdout.removesuffix("\n")
         if proc.returncode == 0:
@@ -282,6 +290,8 @@ class GitRepo:
         return proc.stdout if proc.returncode == 0 else None
 
 
+# --show-toplevel makes git check the working tree, and names it for `root`.
+_HEAD = ("rev-parse", "--show-toplevel", "--verify", "--quiet", "HEAD^{commit}")
 _TAGS = (
     "for-each-ref",
     "--format=%(refname:lstrip=2) %(objecttype) %(objectname) %(*objecttype) %(*objectname)",
