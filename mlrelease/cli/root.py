@@ -70,8 +70,8 @@ class RootGroup(TyperGroup):
         commands: typer.Typer = importlib.import_module(self.catalog[cmd_name][0]).commands
         # Only the command asked for: each is made from its signature, ~0.5 ms apiece.
         for info in commands.registered_commands:
-            assert info.callback is not None
-            if (info.name or typer.main.get_command_name(info.callback.__name__)) == cmd_name:
+            name = info.name or typer.main.get_command_name(getattr(info.callback, "__name__", ""))
+            if name == cmd_name:
                 self.commands[cmd_name] = typer.main.get_command_from_info(
                     info,
                     pretty_exceptions_short=commands.pretty_exceptions_short,
