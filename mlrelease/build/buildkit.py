@@ -188,8 +188,13 @@ class BuildKitLog:
         self.tail.append(line)
         if match := _VERTEX.match(line):
             vertex, stage = int(match[1]), match[2] or ""
-            self.stages.setdefault(stage, int(match[4]))
-            self.step_of[vertex] = (stage, int(match[3]))
+            number, count = int(match[3]), int(match[4])
+            # A stage's size from its steps after FROM: builds running at once on one engine
+            # share the FROM vertex of a common base, and it may carry the other build's label
+            # (`[1/4] FROM`). A stage of FROM alone (`[name 1/1]`) has only that line.
+            if number > 1 or count == 1:
+                self.stages.setdefault(stage, count)
+            self.step_of[vertex] = (stage, number)
         if match := _ERROR.match(line):
             vertex = int(match[1])
             self.failed = (self.names.get(vertex, f"#{vertex}"), match[2].strip())
@@ -207,7 +212,7 @@ class BuildKitLog:
         cached = {
             offsets[stage] + number
             for vertex, (stage, number) in self.step_of.items()
-            if vertex in self.cached
+            if vertex in self.cached and stage in offsets
         }
         return total, tuple(sorted(cached))
 

@@ -336,6 +336,33 @@ def test_the_plain_progress_gives_steps_cached_steps_and_the_failing_step() -> N
     )
 
 
+def test_a_from_labelled_by_another_build_on_the_engine_adds_no_stage() -> None:
+    # Seen with a four-step build of the same base running at once: the shared FROM vertex
+    # carried that build's label.
+    log = """\
+#4 [1/4] FROM docker.io/mlrelease-base/python:3.11-slim
+#4 CACHED
+#5 [builder 2/2] RUN echo built > /built.txt
+#6 [stage-1 2/4] COPY --from=builder /built.txt /built.txt
+#8 [stage-1 3/4] COPY app.py /app/app.py
+#8 CACHED
+#9 [stage-1 4/4] RUN python -c "print('ok')"
+"""
+    steps = BuildKitLog()
+    for line in log.splitlines():
+        steps.read(line)
+
+    assert steps.numbered() == (6, (5,))
+
+
+def test_a_stage_of_from_alone_counts_its_step() -> None:
+    steps = BuildKitLog()
+    for line in ("#3 [base 1/1] FROM docker.io/library/busybox", "#5 [stage-1 2/2] RUN true"):
+        steps.read(line)
+
+    assert steps.numbered() == (3, ())
+
+
 def test_the_result_names_its_builder() -> None:
     result = BuildResult(image_id="sha256:1", tags=("s:t",), size_bytes=1, steps=1, cached_steps=())
 
