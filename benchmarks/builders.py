@@ -27,15 +27,17 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from the root
+
+from benchmarks.push_bytes import start_registry
 
 REPO = Path(__file__).resolve().parents[1]
 MLRELEASE = Path(sys.executable).with_name("mlrelease")
@@ -131,31 +133,6 @@ def fresh_engine(names: list[str], builds: list[Build]) -> None:
     docker("builder", "prune", "--all", "--force")
 
 
-def start_registry(work: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
-    """An open distribution registry on a free port that logs every response as JSON."""
-    from mlrelease.build.smoke import free_port
-
-    binary = os.environ.get("MLRELEASE_REGISTRY_BIN") or shutil.which("docker-registry")
-    if not binary:
-        sys.exit("no docker-registry binary: run scripts/testground first")
-    port = free_port()
-    config, log = work / "registry.yml", work / "registry.log"
-    config.write_text(
-        "version: 0.1\nlog: {level: info, formatter: json, accesslog: {disabled: true}}\n"
-        f"storage: {{filesystem: {{rootdirectory: {work / 'registry'}}}}}\n"
-        f"http: {{addr: 127.0.0.1:{port}}}\n"
-    )
-    with log.open("wb") as handle:
-        process = subprocess.Popen([binary, "serve", str(config)], stdout=handle, stderr=handle)
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    return process, f"127.0.0.1:{port}", log
-
-
 def blob_bytes_served(log: Path) -> int:
     """The bytes of the blobs the registry has served (GET .../blobs/...) so far."""
     served = 0
@@ -203,7 +180,8 @@ def main() -> None:
         repo = work / "repo"
         subprocess.run(["git", "clone", "--quiet", str(REPO), str(repo)], check=True)
         run(repo, sys.executable, "-m", "service.train", env=env)
-        registry, host, log = start_registry(work)
+        log = work / "registry.log"
+        registry, host = start_registry(work, log=log)
         cache_image = f"{host}/{image}"
         try:
             # (a) the commit before, built warm both ways; then one more package.

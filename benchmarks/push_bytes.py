@@ -35,22 +35,26 @@ def stored_bytes(root: Path) -> int:
     return sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
 
 
-def start_registry(work: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_registry(work: Path, *, log: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """An open distribution registry on a free port, storing under `work`; with `log`, it
+    logs every response there as JSON."""
     from mlrelease.build.smoke import free_port
 
     port = free_port()
     config = work / "registry.yml"
+    logging = (
+        "{level: info, formatter: json, accesslog: {disabled: true}}" if log else "{level: warn}"
+    )
     config.write_text(
-        "version: 0.1\nlog: {level: warn}\n"
+        f"version: 0.1\nlog: {logging}\n"
         f"storage: {{filesystem: {{rootdirectory: {work / 'registry'}}}}}\n"
         f"http: {{addr: 127.0.0.1:{port}}}\n"
     )
     binary = os.environ.get("MLRELEASE_REGISTRY_BIN") or shutil.which("docker-registry")
     if not binary:
         sys.exit("no docker-registry binary: run scripts/testground first")
-    process = subprocess.Popen(
-        [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    with open(log or os.devnull, "wb") as output:
+        process = subprocess.Popen([binary, "serve", str(config)], stdout=output, stderr=output)
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
