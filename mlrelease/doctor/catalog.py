@@ -46,7 +46,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     LocalCheck(
         "dockerfile.buildkit",
         "No BuildKit-only syntax where the classic builder may build",
-        dockerfile.check_no_buildkit_syntax,
+        builder.check_no_buildkit_syntax,
     ),
     LocalCheck("dockerignore", ".dockerignore keeps the context small", files.check_dockerignore),
     LocalCheck(
