@@ -29,10 +29,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from the root
+
+from benchmarks.startup_installs import install_commitizen, installed_copy
+
 PYTHON = Path(sys.executable)
 MLRELEASE = PYTHON.with_name("mlrelease")
 RUN_TIMEOUT_S = 30
-INSTALL_TIMEOUT_S = 300
 CZ_CONFIG = '[tool.commitizen]\nversion_provider = "scm"\ntag_format = "v$version"\n'
 
 
@@ -76,95 +79,6 @@ def make_repo(root: Path, env: dict[str, str]) -> Path:
     (repo / "app.py").write_text("VALUE = 99\n")
     git(repo, env, "commit", "--quiet", "--all", "--message", "fix: the change to release")
     return repo
-
-
-def install_commitizen(root: Path, env: dict[str, str]) -> tuple[Path | None, str]:
-    """(path to `cz`, version) or (None, why it could not be installed)."""
-    venv = root / "cz-venv"
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "venv", str(venv)],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=INSTALL_TIMEOUT_S,
-        )
-        subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "commitizen"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT_S,
-        )
-        version = subprocess.run(
-            [str(venv / "bin" / "cz"), "version"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT_S,
-        ).stdout.strip()
-    except subprocess.CalledProcessError as err:
-        detail = (getattr(err, "stderr", "") or "").strip().splitlines()
-        return None, detail[-1] if detail else str(err)
-    except (subprocess.TimeoutExpired, OSError) as err:
-        return None, str(err)
-    return venv / "bin" / "cz", version
-
-
-def installed_copy(root: Path, env: dict[str, str]) -> tuple[Path | None, str]:
-    """mlrelease installed from a wheel, as users install it (no editable finder on the
-    import path), in a virtualenv that sees this one's dependencies: (its `mlrelease`, note)."""
-    import site
-
-    venv = root / "installed"
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
-        )
-        purelib = next(venv.glob("lib/python*/site-packages"))
-        dependencies = [path for path in site.getsitepackages() if Path(path).is_dir()]
-        (purelib / "dependencies.pth").write_text("\n".join(dependencies) + "\n")
-        wheels = root / "wheels"
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "wheel",
-                "--quiet",
-                "--no-deps",
-                "-w",
-                str(wheels),
-                str(Path(__file__).resolve().parents[1]),
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=INSTALL_TIMEOUT_S,
-        )
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "--python",
-                str(venv / "bin" / "python"),
-                "install",
-                "--quiet",
-                "--no-deps",
-                "--no-index",
-                *map(str, wheels.glob("*.whl")),
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=INSTALL_TIMEOUT_S,
-        )
-    except (subprocess.SubprocessError, OSError, StopIteration) as err:
-        return None, f"could not install a copy: {err}"
-    return venv / "bin" / "mlrelease", "installed from a wheel"
 
 
 def run_once(
